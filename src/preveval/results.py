@@ -1,0 +1,184 @@
+"""Frozen, plain results shared by every method.
+
+A method returns one of the ``XxxResult`` records here; contribution analysis, evidence
+rating and the pack writers only read these records. ``to_dict`` gives the JSON form of the
+public contract (plain numbers; NaN and infinities become ``null``).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field, fields, is_dataclass
+from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+Scale = Literal["log", "difference"]
+Status = Literal["pass", "fail", "inconclusive", "not_applicable"]
+
+
+@dataclass(frozen=True)
+class Estimate:
+    """One estimated quantity with its uncertainty.
+
+    ``ci_low``/``ci_high`` are 95% limits unless ``ci_level`` says otherwise; ``n`` is the
+    number of observations behind it.
+    """
+
+    term: str
+    estimate: float
+    std_error: float | None = None
+    ci_low: float | None = None
+    ci_high: float | None = None
+    p_value: float | None = None
+    n: int | None = None
+
+    @classmethod
+    def wald(
+        cls,
+        term: str,
+        estimate: float,
+        std_error: float,
+        *,
+        df: float | None = None,
+        level: float = 0.95,
+        n: int | None = None,
+    ) -> Estimate:
+        """Build a Wald estimate: normal quantile, or Student t with ``df`` when given."""
+        dist = stats.norm if df is None else stats.t(df)
+        q = float(dist.ppf(0.5 + level / 2))
+        if not np.isfinite(std_error) or std_error <= 0:
+            return cls(term, float(estimate), _num(std_error), None, None, None, n)
+        z = estimate / std_error
+        p = float(2 * dist.sf(abs(z)))
+        return cls(
+            term,
+            float(estimate),
+            float(std_error),
+            float(estimate - q * std_error),
+            float(estimate + q * std_error),
+            p,
+            n,
+        )
+
+    def exp(self) -> Ratio:
+        """Exponentiate estimate and limits (rate ratio of a log-link coefficient)."""
+        return Ratio(
+            math.exp(self.estimate),
+            None if self.ci_low is None else math.exp(self.ci_low),
+            None if self.ci_high is None else math.exp(self.ci_high),
+        )
+
+    def excludes_zero(self) -> bool:
+        """Whether the confidence interval lies wholly on one side of zero."""
+        if self.ci_low is None or self.ci_high is None:
+            return False
+        return self.ci_low > 0 or self.ci_high < 0
+
+
+@dataclass(frozen=True)
+class Ratio:
+    """A ratio (e.g. a rate ratio) with its 95% interval."""
+
+    estimate: float
+    ci_low: float | None
+    ci_high: float | None
+
+
+@dataclass(frozen=True)
+class Diagnostic:
+    """A check of an assumption. ``status`` may be ``not_applicable`` with a reason."""
+
+    name: str
+    status: Status
+    reason: str
+    statistic: float | None = None
+    p_value: float | None = None
+
+
+def _num(x: Any) -> Any:
+    if isinstance(x, (float, np.floating)):
+        x = float(x)
+        return x if math.isfinite(x) else None
+    if isinstance(x, (np.integer,)):
+        return int(x)
+    if isinstance(x, np.bool_):
+        return bool(x)
+    return x
+
+
+def to_plain(obj: Any) -> Any:
+    """Convert results (dataclasses, frames, numpy scalars) to JSON-ready plain data."""
+    if is_dataclass(obj) and not isinstance(obj, type):
+        out = {}
+        for f in fields(obj):
+            if f.metadata.get("json") is False:
+                continue
+            out[f.name] = to_plain(getattr(obj, f.name))
+        return out
+    if isinstance(obj, pd.DataFrame):
+        return [to_plain(r) for r in obj.to_dict(orient="records")]
+    if isinstance(obj, dict):
+        return {str(k): to_plain(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [to_plain(v) for v in obj]
+    if isinstance(obj, pd.Period):
+        return str(obj)
+    return _num(obj)
+
+
+def not_json(default: Any = None, **kw: Any) -> Any:
+    """A dataclass field kept out of the JSON form (e.g. a large table written as CSV)."""
+    return field(default=default, metadata={"json": False}, **kw)
+
+
+def coefficient_table(estimates: list[Estimate] | tuple[Estimate, ...]) -> pd.DataFrame:
+    """The tidy coefficient table: one row per term."""
+    return pd.DataFrame(
+        [
+            {
+                "term": e.term,
+                "estimate": e.estimate,
+                "std_error": e.std_error,
+                "ci_low": e.ci_low,
+                "ci_high": e.ci_high,
+                "p_value": e.p_value,
+            }
+            for e in estimates
+        ],
+        columns=["term", "estimate", "std_error", "ci_low", "ci_high", "p_value"],
+    )
+
+
+@dataclass(frozen=True)
+class AnalysisResult:
+    """Fields every method's result carries (the ``analyses.<id>`` object of results.json).
+
+    Subclasses add their own fields; large tables are kept out of the JSON with
+    :func:`not_json` and written to ``tables/`` by the pack.
+    """
+
+    id: str
+    method: str
+    indicator: str
+    n_obs: int
+    effect: Estimate
+    scale: Scale
+    ratio: Ratio | None
+    coefficients: tuple[Estimate, ...]
+    warnings: tuple[str, ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON form: ``effect`` carries ``scale`` as the contract shows."""
+        d = to_plain(self)
+        eff = d.pop("effect")
+        eff["scale"] = d.pop("scale")
+        d.pop("id", None)
+        d = {"method": d.pop("method"), "n_obs": d.pop("n_obs"), "effect": eff, **d}
+        return d
+
+    def coefficient_frame(self) -> pd.DataFrame:
+        """Coefficients as a tidy DataFrame."""
+        return coefficient_table(self.coefficients)

@@ -1,0 +1,367 @@
+"""Pydantic v2 models of the evaluation file (the public contract in DESIGN.md).
+
+Every model forbids unknown keys and is frozen. Analyses form a union discriminated by
+``method``. Periods (interventions) are kept as the text the user wrote; they are parsed
+against ``data.frequency`` by :mod:`preveval.data.periods` in the cross-checks.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+SCHEMA_VERSIONS = (1,)
+
+Slug = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9-]*$", min_length=1, max_length=80)]
+Ident = Annotated[str, Field(pattern=r"^[A-Za-z_][A-Za-z0-9_.-]*$", min_length=1, max_length=80)]
+Column = Annotated[str, Field(min_length=1, max_length=200)]
+PeriodText = Annotated[str, Field(min_length=1, max_length=40)]
+Probability = Annotated[float, Field(ge=0.0, le=1.0)]
+
+
+class Model(BaseModel):
+    """Base: unknown keys rejected, instances frozen."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+def _period_text(v: object) -> object:
+    # YAML gives 2005 as an int; periods are kept as text.
+    if isinstance(v, int) and not isinstance(v, bool):
+        return str(v)
+    return v
+
+
+# --------------------------------------------------------------------------- initiative
+
+
+class Partner(Model):
+    """A partner organisation and its role in the initiative."""
+
+    name: str = Field(min_length=1)
+    role: Literal["lead", "delivery", "support", "funder", "data", "evaluation"] = "delivery"
+    contribution: str | None = Field(None, description="What the partner brings (staff, money, venue...)")
+
+
+class Initiative(Model):
+    """Who runs what, for whom."""
+
+    id: Slug
+    name: str = Field(min_length=1)
+    prevention_level: Literal["primary", "secondary", "tertiary"] = "primary"
+    target_group: str | None = None
+    description: str | None = None
+    area: str | None = Field(None, description="Where the initiative runs")
+    start: str | None = Field(None, description="When the initiative started, in words or as a period")
+    partners: tuple[Partner, ...] = ()
+
+
+# ------------------------------------------------------------------------ logic model
+
+
+class Element(Model):
+    """A logic-model element with an id, so evidence can point at it."""
+
+    id: Ident
+    text: str = Field(min_length=1)
+    partners: tuple[str, ...] = ()
+
+
+ElementLike = str | Element
+
+
+class Outcomes(Model):
+    """Outcomes over the short, medium and long term."""
+
+    short: tuple[ElementLike, ...] = ()
+    medium: tuple[ElementLike, ...] = ()
+    long: tuple[ElementLike, ...] = ()
+
+
+class LogicModel(Model):
+    """The theory of change: inputs -> activities -> outputs -> outcomes -> impact.
+
+    Elements are plain text or ``{id, text}``; plain text gets the id
+    ``<stage>-<n>`` (e.g. ``activities-2``, ``outcomes.short-1``).
+    """
+
+    inputs: tuple[ElementLike, ...] = ()
+    activities: tuple[ElementLike, ...] = ()
+    outputs: tuple[ElementLike, ...] = ()
+    outcomes: Outcomes = Outcomes()
+    impact: ElementLike | None = None
+    assumptions: tuple[ElementLike, ...] = ()
+    risks: tuple[ElementLike, ...] = ()
+
+    def elements(self) -> list[tuple[str, Element]]:
+        """Every element as ``(stage, Element)`` with ids filled in."""
+        out: list[tuple[str, Element]] = []
+
+        def add(stage: str, items: tuple[ElementLike, ...]) -> None:
+            for i, item in enumerate(items, start=1):
+                el = item if isinstance(item, Element) else Element(id=f"{stage}-{i}", text=item)
+                out.append((stage, el))
+
+        add("inputs", self.inputs)
+        add("activities", self.activities)
+        add("outputs", self.outputs)
+        add("outcomes.short", self.outcomes.short)
+        add("outcomes.medium", self.outcomes.medium)
+        add("outcomes.long", self.outcomes.long)
+        if self.impact is not None:
+            add("impact", (self.impact,))
+        add("assumptions", self.assumptions)
+        add("risks", self.risks)
+        return out
+
+
+# ------------------------------------------------------------------------- indicators
+
+
+class Indicator(Model):
+    """An outcome measure and the data column that holds it."""
+
+    id: Ident
+    label: str = Field(min_length=1)
+    column: Column
+    kind: Literal["count", "rate", "proportion", "continuous"] = "count"
+    desired: Literal["decrease", "increase"] = "decrease"
+    outcome: Ident | None = Field(None, description="Id of the logic-model outcome it measures")
+    unit_label: str | None = Field(None, description="What one unit of the indicator is, e.g. 'casualties'")
+
+
+# ------------------------------------------------------------------------------- data
+
+
+class DataSource(Model):
+    """Where the data are and how time and units are named."""
+
+    path: str = Field(min_length=1, description="Relative to the YAML file; .csv, .xlsx or .parquet")
+    time: Column
+    frequency: Literal["day", "week", "month", "quarter", "year"]
+    unit: Column | None = Field(None, description="Column naming the unit; omit for a single series or repeated cross-sections")
+    sheet: str | None = Field(None, description="Worksheet name for .xlsx (default: the first)")
+
+
+# --------------------------------------------------------------------------- analyses
+
+
+class Seasonality(Model):
+    """Seasonal adjustment for ITS: Fourier terms or period dummies."""
+
+    type: Literal["fourier", "dummies"]
+    period: float = Field(gt=1, description="Length of the seasonal cycle in periods (12 for months)")
+    harmonics: int = Field(2, ge=1, le=26, description="Number of sine/cosine pairs (fourier only)")
+
+    @model_validator(mode="after")
+    def _check(self) -> Seasonality:
+        if self.type == "dummies" and float(self.period) != int(self.period):
+            raise ValueError("dummies need a whole-number period")
+        if self.type == "fourier" and 2 * self.harmonics > self.period:
+            raise ValueError("harmonics must be at most period / 2")
+        return self
+
+
+class ItsAnalysis(Model):
+    """Interrupted time series regression (segmented regression)."""
+
+    id: Ident
+    method: Literal["its"]
+    indicator: Ident
+    intervention: PeriodText | None = None
+    interventions: dict[Ident, PeriodText] | None = None
+    impact: Literal["level", "slope", "level_and_slope"] = "level_and_slope"
+    family: Literal["gaussian", "poisson", "quasipoisson", "negative_binomial"] = "quasipoisson"
+    offset: Column | None = None
+    seasonality: Seasonality | Literal["none"] | None = None
+    covariates: tuple[Column, ...] = ()
+    units: tuple[str, ...] | None = Field(
+        None, description="For panel data: which units to sum into the series (default: all)"
+    )
+    aggregate: Literal["sum", "mean"] = "sum"
+
+    _v_int = field_validator("intervention", mode="before")(_period_text)
+
+    @field_validator("interventions", mode="before")
+    @classmethod
+    def _v_ints(cls, v: object) -> object:
+        if isinstance(v, dict):
+            return {k: _period_text(x) for k, x in v.items()}
+        return v
+
+    @field_validator("units", mode="before")
+    @classmethod
+    def _v_units(cls, v: object) -> object:
+        if isinstance(v, (list, tuple)):
+            return tuple(str(x) if isinstance(x, (int, float)) and not isinstance(x, bool) else x for x in v)
+        return v
+
+    @model_validator(mode="after")
+    def _one_kind(self) -> ItsAnalysis:
+        if (self.intervention is None) == (self.interventions is None):
+            raise ValueError("give exactly one of 'intervention' (a period) or 'interventions' (a map id: period)")
+        if self.interventions is not None and not self.interventions:
+            raise ValueError("'interventions' is empty")
+        return self
+
+    def intervention_map(self) -> dict[str, str]:
+        """Interventions as an ordered ``{id: period}`` map (``""`` for a single one)."""
+        if self.interventions is not None:
+            return dict(self.interventions)
+        assert self.intervention is not None
+        return {"": self.intervention}
+
+
+class DidAnalysis(Model):
+    """Difference-in-differences: two-by-two, TWFE, event study or staggered."""
+
+    id: Ident
+    method: Literal["did"]
+    indicator: Ident
+    design: Literal["two_by_two", "twfe", "event_study", "staggered"] = "twfe"
+    treatment: Column | None = None
+    group: Column | None = None
+    post: Column | None = None
+    first_treated: Column | None = None
+    weights: Column | None = None
+    cluster: Column | None = None
+    inference: Literal["classical", "robust", "cluster", "wild_bootstrap"] = "cluster"
+    family: Literal["gaussian", "poisson"] = "gaussian"
+    covariates: tuple[Column, ...] = ()
+    fixed_effects: tuple[Column, ...] = Field((), description="Extra fixed effects beyond unit and time")
+    control: Literal["never_treated", "not_yet_treated"] = "never_treated"
+    leads: int = Field(4, ge=1, le=60, description="Event study: periods before treatment shown")
+    lags: int = Field(6, ge=0, le=120, description="Event study: periods after treatment shown")
+    bin_endpoints: bool = True
+    reps: int = Field(9999, ge=99, le=1_000_000, description="Wild bootstrap replications")
+    weights_type: Literal["rademacher", "webb", "auto"] = Field("auto", alias="bootstrap_weights")
+    seed: int = 20240101
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+    @model_validator(mode="after")
+    def _columns_for_design(self) -> DidAnalysis:
+        need = {
+            "two_by_two": ("group", "post"),
+            "twfe": ("treatment",),
+            "event_study": ("first_treated",),
+            "staggered": ("first_treated",),
+        }[self.design]
+        missing = [n for n in need if getattr(self, n) is None]
+        if missing:
+            raise ValueError(f"design {self.design} needs {', '.join(missing)}")
+        return self
+
+
+Analysis = Annotated[ItsAnalysis | DidAnalysis, Field(discriminator="method")]
+
+
+# ----------------------------------------------------------------------- contribution
+
+
+class RivalExplanation(Model):
+    """Another explanation for the change in outcomes."""
+
+    id: Ident
+    description: str = Field(min_length=1)
+    evidence_for: tuple[str, ...] = ()
+    evidence_against: tuple[str, ...] = ()
+    status: Literal["ruled_out", "partly", "not_ruled_out"] | None = None
+    links: tuple[Ident, ...] = ()
+
+
+class EvidenceItem(Model):
+    """An item of evidence for contribution tracing (Befani & Stedman-Bryce 2017)."""
+
+    id: Ident
+    description: str | None = None
+    from_analysis: Ident | None = None
+    observed: bool | None = None
+    p_if_true: Probability | None = None
+    p_if_false: Probability | None = None
+    links: tuple[Ident, ...] = ()
+    rival: Ident | None = Field(None, description="Rival explanation this item speaks to")
+
+    @model_validator(mode="after")
+    def _source(self) -> EvidenceItem:
+        if self.from_analysis is None:
+            if self.observed is None:
+                raise ValueError("give 'observed' (true/false) or 'from_analysis'")
+            if self.p_if_true is None or self.p_if_false is None:
+                raise ValueError("give 'p_if_true' and 'p_if_false' (or use 'from_analysis')")
+        return self
+
+
+class Contribution(Model):
+    """Contribution analysis: the claim, rival explanations and the evidence."""
+
+    claim: str = Field(min_length=1)
+    question: str | None = None
+    prior: Probability = 0.5
+    rival_explanations: tuple[RivalExplanation, ...] = ()
+    evidence: tuple[EvidenceItem, ...] = ()
+    further_evidence: tuple[str, ...] = ()
+
+
+# -------------------------------------------------------------------------- economics
+
+
+class Cost(Model):
+    """A cost line, per year."""
+
+    item: str = Field(min_length=1)
+    partner: str | None = None
+    amount: float = Field(ge=0)
+    per: Literal["year", "total"] = "year"
+    in_kind: bool = False
+
+
+class UnitValue(Model):
+    """The value of preventing one event of an indicator."""
+
+    indicator: Ident
+    value: float = Field(gt=0)
+    source: str | None = None
+
+
+class Economics(Model):
+    """Costs and unit values for cost per prevented event and benefit-cost ratio."""
+
+    currency: str = "GBP"
+    price_year: int = Field(ge=1900, le=2100)
+    costs: tuple[Cost, ...] = ()
+    unit_values: tuple[UnitValue, ...] = ()
+    analysis: Ident | None = Field(None, description="Analysis whose prevented events are valued (default: the first count analysis)")
+
+
+# -------------------------------------------------------------------------------- root
+
+
+class EvaluationSpec(Model):
+    """A whole evaluation file."""
+
+    schema_version: int
+    initiative: Initiative
+    logic_model: LogicModel = LogicModel()
+    indicators: tuple[Indicator, ...] = Field(min_length=1)
+    data: DataSource
+    analyses: tuple[Analysis, ...] = Field(min_length=1)
+    contribution: Contribution | None = None
+    economics: Economics | None = None
+
+    @field_validator("schema_version")
+    @classmethod
+    def _supported(cls, v: int) -> int:
+        if v not in SCHEMA_VERSIONS:
+            raise ValueError(
+                f"schema_version {v} is not supported; this preveval reads {', '.join(map(str, SCHEMA_VERSIONS))}"
+            )
+        return v
+
+    def indicator(self, id_: str) -> Indicator:
+        """The indicator with this id."""
+        for ind in self.indicators:
+            if ind.id == id_:
+                return ind
+        raise KeyError(id_)
