@@ -282,6 +282,14 @@ class EvidenceItem(Model):
     p_if_false: Probability | None = None
     links: tuple[Ident, ...] = ()
     rival: Ident | None = Field(None, description="Rival explanation this item speaks to")
+    plausible_effect: float | None = Field(
+        None,
+        description=(
+            "from_analysis only: the effect the initiative could plausibly have, on the analysis "
+            "effect's scale (log or difference); its size sets the default p_if_true as the power "
+            "to detect it"
+        ),
+    )
 
     @model_validator(mode="after")
     def _source(self) -> EvidenceItem:
@@ -333,6 +341,12 @@ class Economics(Model):
     costs: tuple[Cost, ...] = ()
     unit_values: tuple[UnitValue, ...] = ()
     analysis: Ident | None = Field(None, description="Analysis whose prevented events are valued (default: the first count analysis)")
+    years: float | None = Field(
+        None, gt=0, description="Length of the evaluated period in years (default: from the analysis' prevented events)"
+    )
+    expected_events: float | None = Field(
+        None, gt=0, description="Events expected over the evaluated period without the initiative (for break-even as a %)"
+    )
 
 
 # -------------------------------------------------------------------------------- root
