@@ -163,6 +163,35 @@ class Seasonality(Model):
         return self
 
 
+class ItsComparison(Model):
+    """The comparison series of a controlled ITS: other units of the panel, or a control outcome.
+
+    Give exactly one of ``units`` (units of the panel, aggregated like the treated series)
+    or ``column`` (a control outcome in the same data, e.g. casualties in an age group the
+    initiative does not reach).
+    """
+
+    units: tuple[str, ...] | None = None
+    column: Column | None = None
+
+    @field_validator("units", mode="before")
+    @classmethod
+    def _v_units(cls, v: object) -> object:
+        if isinstance(v, (str, int)) and not isinstance(v, bool):
+            v = (v,)
+        if isinstance(v, (list, tuple)):
+            return tuple(str(x) if isinstance(x, (int, float)) and not isinstance(x, bool) else x for x in v)
+        return v
+
+    @model_validator(mode="after")
+    def _one(self) -> ItsComparison:
+        if (self.units is None) == (self.column is None):
+            raise ValueError("give exactly one of 'units' (comparison units) or 'column' (a control outcome)")
+        if self.units is not None and not self.units:
+            raise ValueError("'units' is empty")
+        return self
+
+
 class ItsAnalysis(Model):
     """Interrupted time series regression (segmented regression)."""
 
@@ -180,6 +209,30 @@ class ItsAnalysis(Model):
         None, description="For panel data: which units to sum into the series (default: all)"
     )
     aggregate: Literal["sum", "mean"] = "sum"
+    # --- added for ITS phase 2 (methods/its*.py); defaults match R glm / statsmodels
+    transform: Literal["none", "log"] = Field(
+        "none", description="gaussian only: model log(outcome) (or log rate); effects become ratios"
+    )
+    errors: Literal["ols", "hac", "ar"] = Field(
+        "ols", description="ols: model-based SEs; hac: Newey-West; ar: AR(p) errors (gaussian only)"
+    )
+    hac_lag: int | None = Field(None, ge=0, le=520, description="Newey-West lag (default floor(4(n/100)^(2/9)))")
+    ar_order: int = Field(1, ge=1, le=12, description="Order p of the AR(p) errors when errors: ar")
+    phase_in: int = Field(0, ge=0, le=520, description="Periods from the intervention left out of the fit")
+    lag: int = Field(0, ge=0, le=520, description="Periods after the intervention before the effect starts")
+    comparison: ItsComparison | None = Field(None, description="Controlled ITS: the comparison series")
+    estimator: Literal["segmented", "structural"] = Field(
+        "segmented", description="segmented regression, or a structural time-series model (UnobservedComponents)"
+    )
+    structural_trend: Literal["local_level", "local_linear_trend"] = "local_level"
+    rate_per: float = Field(100_000.0, gt=0, description="Rates are shown per this many of the offset/exposure")
+    sensitivity: bool = Field(True, description="Re-fit under alternative specifications and placebo dates")
+    reps: int = Field(5000, ge=100, le=1_000_000, description="Simulation draws for prevented events")
+    seed: int = 20240101
+    prevented_interval: Literal["prediction", "mean"] = Field(
+        "prediction",
+        description="prediction: the interval includes the counts' own noise; mean: coefficient uncertainty only",
+    )
 
     _v_int = field_validator("intervention", mode="before")(_period_text)
 
@@ -203,6 +256,12 @@ class ItsAnalysis(Model):
             raise ValueError("give exactly one of 'intervention' (a period) or 'interventions' (a map id: period)")
         if self.interventions is not None and not self.interventions:
             raise ValueError("'interventions' is empty")
+        if self.transform == "log" and self.family != "gaussian":
+            raise ValueError("transform: log is for family: gaussian (count families already use a log link)")
+        if self.errors == "ar" and self.family != "gaussian":
+            raise ValueError("errors: ar needs family: gaussian; use errors: hac for count families")
+        if self.comparison is not None and self.estimator == "structural":
+            raise ValueError("a comparison series needs estimator: segmented")
         return self
 
     def intervention_map(self) -> dict[str, str]:
