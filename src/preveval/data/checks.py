@@ -1,0 +1,299 @@
+"""Checks of a data file against the evaluation spec (one named function per check).
+
+:func:`check_dataset` runs them in order and returns the prepared frame (numbers
+converted, ``period`` and ``t`` added) with every issue found. Errors name the file, line
+and column of the bad cell, or the YAML field that names a missing column; warnings (weak
+designs) travel on into the results.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from ..errors import Issue
+from ..spec.loader import Loc, Positioned
+from ..spec.models import DidAnalysis, EvaluationSpec, ItsAnalysis
+from ..spec.validate import suggest
+from .periods import EXAMPLES, FREQUENCIES, parse_period, parse_periods
+from .read import Dataset
+
+MAX_CELL_ERRORS = 10
+MIN_PERIODS_ERROR = 3
+MIN_PERIODS_WARN = 8
+
+
+@dataclass(frozen=True)
+class ColumnRef:
+    """A column named in the spec, where it is named, and what it must hold."""
+
+    loc: Loc
+    column: str
+    role: str  # time | unit | count | numeric | offset | binary | period | label
+
+
+def referenced_columns(spec: EvaluationSpec) -> Iterator[ColumnRef]:
+    """Every data column the spec names, with the checks its role needs."""
+    yield ColumnRef(("data", "time"), spec.data.time, "time")
+    if spec.data.unit:
+        yield ColumnRef(("data", "unit"), spec.data.unit, "unit")
+    for k, ind in enumerate(spec.indicators):
+        role = "count" if ind.kind == "count" else "numeric"
+        yield ColumnRef(("indicators", k, "column"), ind.column, role)
+    for k, a in enumerate(spec.analyses):
+        base: Loc = ("analyses", k)
+        if isinstance(a, ItsAnalysis):
+            if a.offset:
+                yield ColumnRef((*base, "offset"), a.offset, "offset")
+            for j, c in enumerate(a.covariates):
+                yield ColumnRef((*base, "covariates", j), c, "numeric")
+            extra = getattr(a, "extra_columns", None)
+            if callable(extra):
+                for field_loc, c, role in extra():
+                    yield ColumnRef((*base, *field_loc), c, role)
+        elif isinstance(a, DidAnalysis):
+            roles = {"treatment": "numeric", "group": "binary", "post": "binary",
+                     "first_treated": "period", "weights": "offset", "cluster": "label"}
+            for name, role in roles.items():
+                c = getattr(a, name)
+                if c:
+                    yield ColumnRef((*base, name), c, role)
+            for j, c in enumerate(a.covariates):
+                yield ColumnRef((*base, "covariates", j), c, "numeric")
+            for j, c in enumerate(a.fixed_effects):
+                yield ColumnRef((*base, "fixed_effects", j), c, "label")
+
+
+def _capped(issues: list[Issue], total: int, what: str, file: str) -> list[Issue]:
+    if total > len(issues):
+        issues.append(Issue(f"... and {total - len(issues)} more {what}", file=file))
+    return issues
+
+
+def check_columns_exist(ds: Dataset, refs: list[ColumnRef], pos: Positioned) -> list[Issue]:
+    """Every column the spec names is in the file."""
+    cols = list(ds.frame.columns)
+    out = []
+    for r in refs:
+        if r.column not in cols:
+            hint = suggest(r.column, cols) or f"the file has: {', '.join(cols[:20])}"
+            out.append(pos.issue(r.loc, f"column '{r.column}' is not in {ds.file}", hint))
+    return out
+
+
+def check_periods(ds: Dataset, frame: pd.DataFrame, time: str, freq: str) -> tuple[pd.Series, list[Issue]]:
+    """Every time value reads as a period of the declared frequency."""
+    periods, bad = parse_periods(frame[time], freq)
+    issues = [
+        ds.issue(i, time, f"'{frame[time].iloc[i]}' is not a {freq}",
+                 f"write {freq}s like {EXAMPLES[freq]}, or change data.frequency")
+        if frame[time].iloc[i] == frame[time].iloc[i]
+        else ds.issue(i, time, "the period is missing")
+        for i in bad[:MAX_CELL_ERRORS]
+    ]
+    return periods, _capped(issues, len(bad), "unreadable periods", ds.file)
+
+
+def check_numeric(ds: Dataset, frame: pd.DataFrame, column: str) -> tuple[pd.Series, list[Issue]]:
+    """A column holds numbers in every row (no text, no missing values)."""
+    raw = frame[column]
+    values = pd.to_numeric(raw, errors="coerce").astype(float)
+    bad = np.flatnonzero(values.isna().to_numpy() | ~np.isfinite(values.to_numpy(dtype=float, na_value=np.nan)))
+    issues = []
+    for i in bad[:MAX_CELL_ERRORS]:
+        v = raw.iloc[i]
+        if v != v or v is None:
+            issues.append(ds.issue(int(i), column, "the value is missing",
+                                   "fill it in, or drop the row if the period is not observed"))
+        else:
+            issues.append(ds.issue(int(i), column, f"'{v}' is not a number",
+                                   "write plain numbers: no units, thousands separators or notes"))
+    return values, _capped(issues, len(bad), f"bad values in '{column}'", ds.file)
+
+
+def check_counts(ds: Dataset, values: pd.Series, column: str) -> list[Issue]:
+    """A count column holds whole numbers of zero or more."""
+    v = values.to_numpy()
+    ok = np.isfinite(v)
+    neg = np.flatnonzero(ok & (v < 0))
+    frac = np.flatnonzero(ok & (v >= 0) & (np.abs(v - np.round(v)) > 1e-9))
+    issues = [ds.issue(int(i), column, f"a count cannot be negative (got {v[i]:g})") for i in neg[:MAX_CELL_ERRORS]]
+    issues += [
+        ds.issue(int(i), column, f"a count must be a whole number (got {v[i]:g})",
+                 "declare the indicator as kind: rate or continuous if it is not a count")
+        for i in frac[:MAX_CELL_ERRORS]
+    ]
+    return _capped(issues, len(neg) + len(frac), f"bad counts in '{column}'", ds.file)
+
+
+def check_positive(ds: Dataset, values: pd.Series, column: str) -> list[Issue]:
+    """An offset (exposure) or weight is greater than zero."""
+    v = values.to_numpy()
+    bad = np.flatnonzero(np.isfinite(v) & (v <= 0))
+    issues = [
+        ds.issue(int(i), column, f"an offset or weight must be greater than zero (got {v[i]:g})",
+                 "exposure such as population is never zero")
+        for i in bad[:MAX_CELL_ERRORS]
+    ]
+    return _capped(issues, len(bad), f"non-positive values in '{column}'", ds.file)
+
+
+def check_binary(ds: Dataset, values: pd.Series, column: str) -> list[Issue]:
+    """A 0/1 column holds only 0 and 1."""
+    v = values.to_numpy()
+    bad = np.flatnonzero(np.isfinite(v) & ~np.isin(v, (0.0, 1.0)))
+    issues = [ds.issue(int(i), column, f"must be 0 or 1 (got {v[i]:g})") for i in bad[:MAX_CELL_ERRORS]]
+    return _capped(issues, len(bad), f"values other than 0/1 in '{column}'", ds.file)
+
+
+def check_period_column(ds: Dataset, frame: pd.DataFrame, column: str, freq: str) -> tuple[pd.Series, list[Issue]]:
+    """A column of periods (e.g. first treated period) reads where it is filled in."""
+    raw = frame[column]
+    filled = raw.notna().to_numpy()
+    periods, bad = parse_periods(raw.where(raw.notna(), None), freq)
+    bad = [i for i in bad if filled[i]]
+    issues = [
+        ds.issue(i, column, f"'{raw.iloc[i]}' is not a {freq}", f"write {freq}s like {EXAMPLES[freq]}; leave empty for never treated")
+        for i in bad[:MAX_CELL_ERRORS]
+    ]
+    ordinals = pd.Series([p.ordinal if p is not None else np.nan for p in periods], index=raw.index, dtype=float)
+    return ordinals, _capped(issues, len(bad), f"unreadable periods in '{column}'", ds.file)
+
+
+def check_unique_rows(ds: Dataset, frame: pd.DataFrame, keys: list[str], what: str, hint: str) -> list[Issue]:
+    """No two rows share the same key (unit and period, or period for a single series)."""
+    dup = frame.duplicated(subset=keys, keep="first").to_numpy()
+    idx = np.flatnonzero(dup)
+    issues = []
+    for i in idx[:MAX_CELL_ERRORS]:
+        label = ", ".join(f"{k} {frame[k].iloc[i]}" for k in keys)
+        issues.append(ds.issue(int(i), keys[-1], f"{what}: {label} appears more than once", hint))
+    return _capped(issues, len(idx), "duplicate rows", ds.file)
+
+
+def check_gaps(ds: Dataset, frame: pd.DataFrame, unit: str | None, level: str) -> list[Issue]:
+    """Consecutive periods: no period is missing inside a series (or a unit's series)."""
+    issues = []
+    groups = [(None, frame)] if unit is None else list(frame.groupby(unit, sort=True))
+    for name, g in groups:
+        t = np.sort(g["t"].to_numpy())
+        steps = np.diff(t)
+        holes = np.flatnonzero(steps > 1)
+        if len(holes):
+            first = pd.Period(ordinal=int(t[holes[0]] + 1), freq=g["period"].iloc[0].freq)
+            n_missing = int((steps[holes] - 1).sum())
+            who = f"unit '{name}'" if unit else "the series"
+            issues.append(Issue(
+                f"{who} has {n_missing} missing period(s), the first is {first}",
+                unit or "", ds.file, None, None,
+                "add a row for every period (a zero count is a value, not a gap)", level))  # type: ignore[arg-type]
+    return issues
+
+
+def check_intervention_windows(spec: EvaluationSpec, frame: pd.DataFrame, pos: Positioned) -> list[Issue]:
+    """ITS interventions read as periods and lie inside the data with enough periods on each side."""
+    out: list[Issue] = []
+    freq = spec.data.frequency
+    t = np.unique(frame["t"].to_numpy())
+    if len(t) == 0:
+        return out
+    lo, hi = int(t.min()), int(t.max())
+    code = FREQUENCIES[freq]
+    for k, a in enumerate(spec.analyses):
+        if not isinstance(a, ItsAnalysis):
+            continue
+        for iid, text in a.intervention_map().items():
+            loc: Loc = ("analyses", k, "interventions", iid) if iid else ("analyses", k, "intervention")
+            p = parse_period(text, freq)
+            if p is None:
+                out.append(pos.issue(loc, f"'{text}' is not a {freq}", f"write it like {EXAMPLES[freq]}"))
+                continue
+            first, last = pd.Period(ordinal=lo, freq=code), pd.Period(ordinal=hi, freq=code)
+            if not lo < p.ordinal <= hi:
+                out.append(pos.issue(loc, f"{p} is outside the data ({first} to {last})",
+                                     "the intervention is the first period in which the initiative is active"))
+                continue
+            before, after = p.ordinal - lo, hi - p.ordinal + 1
+            for side, n in (("before", before), ("from", after)):
+                if n < MIN_PERIODS_ERROR:
+                    out.append(pos.issue(loc, f"only {n} period(s) {side} the intervention {p}; at least {MIN_PERIODS_ERROR} are needed",
+                                         "use a longer series"))
+                elif n < MIN_PERIODS_WARN:
+                    out.append(pos.issue(loc, f"only {n} periods {side} the intervention {p}: estimates of trend and change will be imprecise",
+                                         f"{MIN_PERIODS_WARN} or more on each side are recommended", level="warning"))
+    return out
+
+
+def check_dataset(ds: Dataset, spec: EvaluationSpec, pos: Positioned) -> tuple[pd.DataFrame, list[Issue]]:
+    """Run every check; return the prepared frame and all issues (errors and warnings)."""
+    refs = list(referenced_columns(spec))
+    missing = check_columns_exist(ds, refs, pos)
+    if missing:
+        return ds.frame, missing
+    frame = ds.frame.copy()
+    issues: list[Issue] = []
+    if len(frame) == 0:
+        return frame, [Issue("the file has a header but no rows", file=ds.file)]
+    periods, errs = check_periods(ds, frame, spec.data.time, spec.data.frequency)
+    issues += errs
+    done: set[tuple[str, str]] = set()
+    for r in refs:
+        if (r.column, r.role) in done or r.role in ("time",):
+            continue
+        done.add((r.column, r.role))
+        if r.role in ("unit", "label"):
+            frame[r.column] = frame[r.column].astype(str) if r.role == "unit" else frame[r.column]
+            blank = np.flatnonzero(ds.frame[r.column].isna().to_numpy())
+            issues += [ds.issue(int(i), r.column, "the value is missing") for i in blank[:MAX_CELL_ERRORS]]
+            continue
+        if r.role == "period":
+            ordinals, errs = check_period_column(ds, frame, r.column, spec.data.frequency)
+            issues += errs
+            frame[r.column] = ordinals
+            continue
+        values, errs = check_numeric(ds, frame, r.column)
+        issues += errs
+        if r.role == "count":
+            issues += check_counts(ds, values, r.column)
+        elif r.role == "offset":
+            issues += check_positive(ds, values, r.column)
+        elif r.role == "binary":
+            issues += check_binary(ds, values, r.column)
+        frame[r.column] = values
+    if any(i.level == "error" for i in issues):
+        return frame, issues
+    frame["period"] = periods
+    frame["t"] = np.array([p.ordinal for p in periods], dtype=np.int64)
+    issues += _check_structure(ds, frame, spec, pos)
+    if not any(i.level == "error" for i in issues):
+        issues += check_intervention_windows(spec, frame, pos)
+    return frame, issues
+
+
+def _check_structure(ds: Dataset, frame: pd.DataFrame, spec: EvaluationSpec, pos: Positioned) -> list[Issue]:
+    """Series, panel or repeated cross-sections: rows and periods fit the analyses."""
+    unit, time = spec.data.unit, spec.data.time
+    has_its = any(isinstance(a, ItsAnalysis) for a in spec.analyses)
+    needs_panel = [k for k, a in enumerate(spec.analyses)
+                   if isinstance(a, DidAnalysis) and a.design != "two_by_two"]
+    issues: list[Issue] = []
+    if unit:
+        issues += check_unique_rows(ds, frame, [unit, "t"], "duplicate row for a unit and period",
+                                    "a panel has one row per unit and period")
+        if not issues:
+            issues += check_gaps(ds, frame, unit, "error" if has_its else "warning")
+        return issues
+    for k in needs_panel:
+        issues.append(pos.issue(("analyses", k, "design"), f"design {spec.analyses[k].design} needs panel data",  # type: ignore[union-attr]
+                                "set data.unit to the column naming the areas (or use design: two_by_two)"))
+    if has_its:
+        issues += check_unique_rows(ds, frame, ["t"], "a single series has one row per period",
+                                    f"if rows are individual records, aggregate them per {spec.data.frequency}, "
+                                    "or set data.unit for panel data")
+        if not issues:
+            issues += check_gaps(ds, frame, None, "error")
+    del time
+    return issues

@@ -1,0 +1,120 @@
+"""Parsing periods for every frequency.
+
+Accepted forms (case-insensitive, surrounding spaces ignored):
+
+========  ===============================================================
+day       2005-01-31, 2005/01/31, 31/01/2005, dates and timestamps
+week      2005-W03, 2005W03 (ISO weeks, Monday to Sunday), or any date in the week
+month     2005-01, 2005-1, 2005/01, 2005M01, 2005m1, Jan 2005, or any date in the month
+quarter   2005Q1, 2005-Q1, 2005 Q1, Q1 2005, or any date or month in the quarter
+year      2005, 2005.0, or any date in the year
+========  ===============================================================
+
+Values become :class:`pandas.Period` objects; their integer ``ordinal`` is the time index
+used by the methods (consecutive periods differ by one).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from typing import Any
+
+import pandas as pd
+
+FREQUENCIES: dict[str, str] = {"day": "D", "week": "W-SUN", "month": "M", "quarter": "Q-DEC", "year": "Y-DEC"}
+
+EXAMPLES = {
+    "day": "2005-01-31",
+    "week": "2005-W03",
+    "month": "2005-01",
+    "quarter": "2005Q1",
+    "year": "2005",
+}
+
+_ISO_WEEK = re.compile(r"^(\d{4})-?W(\d{1,2})(?:-?(\d))?$", re.I)
+_YEAR_MONTH = re.compile(r"^(\d{4})(?:[-/.]|M)(\d{1,2})$", re.I)
+_MONTH_YEAR = re.compile(r"^(\d{1,2})[-/.](\d{4})$")
+_QUARTER = re.compile(r"^(\d{4})[- ]?Q([1-4])$|^Q([1-4])[- ]?(\d{4})$", re.I)
+_YEAR = re.compile(r"^(\d{4})(?:\.0+)?$")
+_DATE = re.compile(r"^(\d{4})[-/.](\d{1,2})[-/.](\d{1,2})(?:[T ].*)?$")
+_DMY = re.compile(r"^(\d{1,2})/(\d{1,2})/(\d{4})$")
+
+
+def _from_date(d: dt.date, freq: str) -> pd.Period:
+    return pd.Period(d, freq=FREQUENCIES[freq])
+
+
+def parse_period(value: Any, freq: str) -> pd.Period | None:
+    """Parse one value as a period of frequency ``freq``; ``None`` when it cannot be read."""
+    code = FREQUENCIES[freq]
+    if value is None:
+        return None
+    if isinstance(value, pd.Period):
+        try:
+            return value.asfreq(code, how="start") if value.freqstr != code else value
+        except (ValueError, TypeError):
+            return None
+    if isinstance(value, (dt.date, pd.Timestamp)):
+        return _from_date(value, freq)
+    if isinstance(value, float):
+        if not value.is_integer():
+            return None
+        value = int(value)
+    if isinstance(value, int) and not isinstance(value, bool):
+        value = str(value)
+    if not isinstance(value, str):
+        return None
+    text = value.strip()
+    if not text:
+        return None
+    try:
+        return _parse_text(text, freq)
+    except (ValueError, OverflowError):
+        return None
+
+
+def _parse_text(text: str, freq: str) -> pd.Period | None:
+    if m := _DATE.match(text):
+        return _from_date(dt.date(int(m[1]), int(m[2]), int(m[3])), freq)
+    if m := _DMY.match(text):
+        return _from_date(dt.date(int(m[3]), int(m[2]), int(m[1])), freq)
+    if freq == "day":
+        return None
+    if m := _ISO_WEEK.match(text):
+        if freq != "week":
+            return None
+        return _from_date(dt.date.fromisocalendar(int(m[1]), int(m[2]), int(m[3] or 1)), freq)
+    if freq == "week":
+        return None
+    if m := _QUARTER.match(text):
+        if freq not in ("quarter", "year"):
+            return None
+        year, q = (m[1], m[2]) if m[1] else (m[4], m[3])
+        return pd.Period(f"{year}Q{q}", freq="Q-DEC").asfreq(FREQUENCIES[freq])
+    if (m := _YEAR_MONTH.match(text)) or (m := _MONTH_YEAR.match(text)):
+        year, month = (m[1], m[2]) if len(m[1]) == 4 else (m[2], m[1])
+        return _from_date(dt.date(int(year), int(month), 1), freq)
+    if m := _YEAR.match(text):
+        return pd.Period(year=int(m[1]), freq=FREQUENCIES["year"]).asfreq(FREQUENCIES[freq], how="start") if freq == "year" else None
+    if freq == "month" and re.match(r"^[A-Za-z]{3,9}[ -]\d{4}$", text):
+        name, year = text.replace("-", " ").split()
+        month = dt.datetime.strptime(name[:3].title(), "%b").month
+        return _from_date(dt.date(int(year), month, 1), freq)
+    return None
+
+
+def parse_periods(values: pd.Series, freq: str) -> tuple[pd.Series, list[int]]:
+    """Parse a column; returns the periods (object Series) and the positions that failed."""
+    cache: dict[Any, pd.Period | None] = {}
+    out: list[pd.Period | None] = []
+    bad: list[int] = []
+    for i, v in enumerate(values.tolist()):
+        key = (type(v).__name__, v) if not isinstance(v, float) or v == v else ("nan", None)
+        if key not in cache:
+            cache[key] = None if key[0] == "nan" else parse_period(v, freq)
+        p = cache[key]
+        if p is None:
+            bad.append(i)
+        out.append(p)
+    return pd.Series(out, index=values.index, dtype=object), bad
