@@ -1,0 +1,1 @@
+"""Inference building blocks: fixed-effect absorption, covariance estimators, bootstrap."""
