@@ -50,10 +50,10 @@ def referenced_columns(spec: EvaluationSpec) -> Iterator[ColumnRef]:
                 yield ColumnRef((*base, "offset"), a.offset, "offset")
             for j, c in enumerate(a.covariates):
                 yield ColumnRef((*base, "covariates", j), c, "numeric")
-            extra = getattr(a, "extra_columns", None)
-            if callable(extra):
-                for field_loc, c, role in extra():
-                    yield ColumnRef((*base, *field_loc), c, role)
+            if a.comparison is not None and a.comparison.column:
+                ind = spec.indicator(a.indicator) if a.indicator in {i.id for i in spec.indicators} else None
+                role = "count" if ind is not None and ind.kind == "count" else "numeric"
+                yield ColumnRef((*base, "comparison", "column"), a.comparison.column, role)
         elif isinstance(a, DidAnalysis):
             roles = {"treatment": "numeric", "group": "binary", "post": "binary",
                      "first_treated": "period", "weights": "offset", "cluster": "label"}

@@ -1,0 +1,226 @@
+"""The ``preveval`` command line: parse arguments, call the API, print. No logic of its own.
+
+Exit codes: 0 success; 2 invalid input (spec, data or output folder), each problem on
+stderr as ``FILE:LINE:COL: field.path: message (hint)``; 1 any other failure. A Python
+traceback is shown only with ``--debug``.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Annotated, Any, NoReturn
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from . import __version__
+from .errors import InputError, PackError, PrevevalError
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
+                  help="Evaluate public-sector prevention initiatives from a YAML logic model.")
+library_app = typer.Typer(no_args_is_help=True, help="Browse the initiative library.")
+app.add_typer(library_app, name="library")
+
+out = Console(highlight=False)
+err = Console(stderr=True, highlight=False, soft_wrap=True)
+
+DebugOpt = Annotated[bool, typer.Option("--debug", help="Show a Python traceback on failure.")]
+
+
+def _version(value: bool) -> None:
+    if value:
+        out.print(f"preveval {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True,
+                                          help="Print the version and exit.")] = False,
+) -> None:
+    """preveval: evaluate prevention initiatives."""
+
+
+def _fail(code: int, lines: list[str]) -> NoReturn:
+    for line in lines:
+        err.print(line, markup=False)
+    raise typer.Exit(code)
+
+
+def _guard(debug: bool, action: Callable[[], Any]) -> Any:
+    """Run ``action``, turning preveval's errors into exit codes and messages."""
+    try:
+        return action()
+    except InputError as exc:
+        if debug:
+            raise
+        issues = exc.issues
+        n = len([i for i in issues if i.level == "error"])
+        _fail(2, [i.format() for i in issues] + [f"preveval: {n} error(s); nothing was written"])
+    except PackError as exc:
+        if debug:
+            raise
+        _fail(2, [str(exc), "preveval: nothing was written"])
+    except PrevevalError as exc:
+        if debug:
+            raise
+        _fail(1, [f"preveval: {exc}"])
+    except KeyboardInterrupt:
+        _fail(1, ["preveval: interrupted; nothing was written"])
+    except Exception as exc:  # noqa: BLE001 - the user gets a message, --debug the traceback
+        if debug:
+            raise
+        _fail(1, [f"preveval: internal error ({type(exc).__name__}: {exc}); nothing was written. "
+                  "Rerun with --debug for the traceback and please report it."])
+
+
+@app.command()
+def validate(file: Annotated[Path, typer.Argument(help="The evaluation YAML file.")],
+             debug: DebugOpt = False) -> None:
+    """Check an evaluation file and its data; exit 0 when valid."""
+    from .pipeline import load
+
+    ev = _guard(debug, lambda: load(file))
+    for w in ev.warnings:
+        err.print(f"warning: {w.format()}", markup=False)
+    s = ev.spec
+    out.print(f"[green]✓[/green] {file} is valid: {len(s.analyses)} analys{'is' if len(s.analyses) == 1 else 'es'}, "
+              f"{len(s.indicators)} indicator(s), {len(ev.frame):,} data rows")
+
+
+@app.command()
+def run(file: Annotated[Path, typer.Argument(help="The evaluation YAML file.")],
+        out_dir: Annotated[Path, typer.Option("--out", "-o", help="Folder to write the pack into.")],
+        debug: DebugOpt = False) -> None:
+    """Run every analysis and write the evaluation pack into --out."""
+    from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+    from .pack.writer import check_target
+    from .pipeline import load
+
+    _guard(debug, lambda: check_target(out_dir))
+    ev = _guard(debug, lambda: load(file))
+    for w in ev.warnings:
+        err.print(f"warning: {w.format()}", markup=False)
+    n = len(ev.spec.analyses)
+    with Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
+                  TimeElapsedColumn(), console=err, transient=True, disable=not err.is_terminal) as bar:
+        task = bar.add_task("fitting", total=n + 1)
+
+        def step(name: str) -> None:
+            bar.update(task, description=f"fitting {name}")
+            bar.advance(task) if bar.tasks[task].completed < n else None
+
+        result = _guard(debug, lambda: ev.run(progress=step))
+        bar.update(task, description="writing the pack", completed=n)
+        _guard(debug, lambda: result.write_pack(out_dir))
+        bar.update(task, completed=n + 1)
+    _print_summary(result, out_dir)
+
+
+def _print_summary(result: Any, out_dir: Path) -> None:
+    table = Table(title=result.spec.initiative.name, title_justify="left")
+    for col in ("analysis", "effect", "estimate (95% CI)", "ratio (95% CI)", "p"):
+        table.add_column(col)
+    for aid, r in result.analyses.items():
+        e = r.effect
+        ci = f"{e.estimate:.4g} ({e.ci_low:.4g} to {e.ci_high:.4g})" if e.ci_low is not None else f"{e.estimate:.4g}"
+        ratio = (f"{r.ratio.estimate:.3f} ({r.ratio.ci_low:.3f} to {r.ratio.ci_high:.3f})"
+                 if r.ratio is not None and r.ratio.ci_low is not None else "")
+        p = f"{e.p_value:.3g}" if e.p_value is not None else ""
+        table.add_row(aid, e.term, ci, ratio, p)
+    out.print(table)
+    if result.contribution is not None:
+        out.print(f"Contribution claim: posterior {result.contribution.posterior:.2f} (prior {result.contribution.prior:.2f})")
+    if result.warnings:
+        out.print(f"[yellow]{len(result.warnings)} warning(s)[/yellow]: see the report")
+    out.print(f"[green]✓[/green] pack written to {out_dir} (report.html, report.md, results.json)")
+
+
+@app.command()
+def schema() -> None:
+    """Print the JSON Schema of the evaluation file (for editor autocompletion)."""
+    from .spec.models import EvaluationSpec
+
+    doc = EvaluationSpec.model_json_schema()
+    doc["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    doc["title"] = "preveval evaluation file"
+    sys.stdout.write(json.dumps(doc, indent=2) + "\n")
+
+
+@library_app.command("list")
+def library_list(debug: DebugOpt = False) -> None:
+    """List the initiatives in the library."""
+    from .library import templates
+
+    _show_templates(_guard(debug, templates))
+
+
+def _show_templates(items: list[Any]) -> None:
+    table = Table(show_lines=False)
+    table.add_column("id")
+    table.add_column("initiative")
+    table.add_column("partners")
+    for t in items:
+        table.add_row(t.id, t.name, ", ".join(p.name for p in t.spec.initiative.partners))
+    out.print(table)
+
+
+@library_app.command("search")
+def library_search(text: Annotated[str, typer.Argument(help="Words to look for.")], debug: DebugOpt = False) -> None:
+    """Find initiatives whose description, partners or indicators mention TEXT."""
+    from .library import search
+
+    found = _guard(debug, lambda: search(text))
+    if not found:
+        out.print(f"No library entry mentions '{text}'.")
+        return
+    _show_templates(found)
+
+
+@library_app.command("show")
+def library_show(template_id: Annotated[str, typer.Argument(metavar="ID")], debug: DebugOpt = False) -> None:
+    """Show a library entry: partners, logic model, indicators and design."""
+    from .library import get
+
+    t = _guard(debug, lambda: get(template_id))
+    s = t.spec
+    out.print(f"[bold]{s.initiative.name}[/bold] ({t.id})")
+    if s.initiative.description:
+        out.print(s.initiative.description)
+    out.print("\n[bold]Partners you need[/bold]")
+    for p in s.initiative.partners:
+        out.print(f"  • {p.name} — {p.role}" + (f": {p.contribution}" if p.contribution else ""))
+    out.print("\n[bold]Logic model[/bold]")
+    for stage, el in s.logic_model.elements():
+        out.print(f"  {stage:16} {el.text}")
+    out.print("\n[bold]Indicators and data[/bold]")
+    for i in s.indicators:
+        out.print(f"  • {i.label}: column '{i.column}' ({i.kind}, desired {i.desired})")
+    out.print("\n[bold]Suggested analyses[/bold]")
+    for a in s.analyses:
+        out.print(f"  • {a.id}: {a.method}" + (f" ({a.design})" if a.method == "did" else ""))
+    out.print(f"\nStart one with: preveval new my-evaluation --from {t.id}")
+
+
+@app.command()
+def new(directory: Annotated[Path, typer.Argument(metavar="DIR", help="New folder for the evaluation.")],
+        from_: Annotated[str, typer.Option("--from", help="Library entry id (see 'preveval library list').")],
+        debug: DebugOpt = False) -> None:
+    """Scaffold an evaluation (YAML + data template) from a library entry."""
+    from .library import scaffold
+
+    written = _guard(debug, lambda: scaffold(from_, directory))
+    for p in written:
+        out.print(f"wrote {p}")
+    out.print("Fill in the data file, edit the YAML, then run: preveval validate "
+              f"{directory / 'evaluation.yaml'}")
+
+
+def main() -> None:
+    """Entry point of the console script."""
+    app()

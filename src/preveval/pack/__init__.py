@@ -1,0 +1,1 @@
+"""Pack writers: results.json, report.md, report.html, figures/ and tables/."""

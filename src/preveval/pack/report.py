@@ -1,0 +1,123 @@
+"""Assemble the report: the list of sections every renderer writes.
+
+Order: summary for the board, the initiative and its logic model, one section per
+analysis, contribution analysis, evidence rating and economics, then data, methods and
+provenance for the analyst. Section builders live beside this module, one per method.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import pandas as pd
+
+from .section import Section, TableItem
+
+if TYPE_CHECKING:
+    from ..outcome import EvaluationResult
+
+
+def analysis_section(result: Any, spec: Any, analysis: Any) -> Section:
+    """The section of one analysis, from the builder of its method."""
+    indicator = spec.indicator(analysis.indicator)
+    if analysis.method == "its":
+        from .its_section import its_section
+
+        sec = its_section(result, indicator, analysis)
+    else:
+        from .did_section import did_section
+
+        sec = did_section(result, indicator, analysis)
+    sec.id = f"analysis-{analysis.id}"
+    return sec
+
+
+def build_sections(result: EvaluationResult) -> list[Section]:
+    """Every section of the report, in reading order."""
+    spec = result.spec
+    analyses = [analysis_section(result.analyses[a.id], spec, a) for a in spec.analyses]
+    extra: list[Section] = []
+    if result.contribution is not None or result.economics is not None:
+        from .contribution_section import contribution_sections
+
+        extra = contribution_sections(result)
+    summary = Section(id="summary", title="Summary")
+    summary.paragraphs.append(_initiative_sentence(spec))
+    summary.bullets = [s.headline for s in [*analyses, *extra] if s.headline]
+    if result.warnings:
+        summary.warnings = [f"{len(result.warnings)} warning(s) about the data or design: see 'Data'."]
+    return [summary, _initiative(spec), _logic_model(spec, result), *analyses, *extra,
+            _data(result), _provenance(result)]
+
+
+def _initiative_sentence(spec: Any) -> str:
+    ini = spec.initiative
+    partners = [p.name for p in ini.partners]
+    who = f" run by {', '.join(partners[:-1])} and {partners[-1]}" if len(partners) > 1 else (
+        f" run by {partners[0]}" if partners else "")
+    target = f" for {ini.target_group[0].lower()}{ini.target_group[1:]}" if ini.target_group else ""
+    return f"This report evaluates {ini.name}, a {ini.prevention_level} prevention initiative{target}{who}."
+
+
+def _initiative(spec: Any) -> Section:
+    ini = spec.initiative
+    sec = Section(id="initiative", title="The initiative")
+    if ini.description:
+        sec.paragraphs.append(ini.description)
+    facts = [("Prevention level", ini.prevention_level), ("Target group", ini.target_group),
+             ("Area", ini.area), ("Started", ini.start)]
+    sec.bullets = [f"{k}: {v}" for k, v in facts if v]
+    if ini.partners:
+        frame = pd.DataFrame([{"partner": p.name, "role": p.role, "brings": p.contribution or ""}
+                              for p in ini.partners])
+        sec.tables.append(TableItem("partners", "Partners and their roles", frame))
+    return sec
+
+
+def _logic_model(spec: Any, result: EvaluationResult) -> Section:
+    lm = spec.logic_model
+    sec = Section(id="logic-model", title="Logic model (theory of change)")
+    sec.paragraphs.append("How the partnership expects the initiative to work, from what goes in to the "
+                          "long-term impact, and what has to hold true along the way.")
+    rows = [{"stage": stage, "id": el.id, "element": el.text} for stage, el in lm.elements()]
+    if rows:
+        sec.tables.append(TableItem("logic-model", "Elements of the logic model", pd.DataFrame(rows)))
+    try:
+        from .logic_diagram import logic_model_figure
+    except ImportError:
+        return sec
+    fig = logic_model_figure(spec, result)
+    if fig is not None:
+        sec.figures.append(fig)
+    return sec
+
+
+def _data(result: EvaluationResult) -> Section:
+    spec = result.spec
+    ev = result.evaluation
+    frame = ev.frame
+    sec = Section(id="data", title="Data")
+    d = spec.data
+    sec.bullets = [
+        f"File: {ev.dataset.file} ({len(frame):,} rows)",
+        f"Periods: {frame['period'].min()} to {frame['period'].max()} ({d.frequency}ly, "
+        f"{frame['t'].nunique()} periods)".replace("dayly", "daily"),
+    ]
+    if d.unit:
+        sec.bullets.append(f"Units ({d.unit}): {frame[d.unit].nunique()}")
+    rows = [{"indicator": i.id, "label": i.label, "column": i.column, "kind": i.kind,
+             "desired change": i.desired} for i in spec.indicators]
+    sec.tables.append(TableItem("indicators", "Indicators", pd.DataFrame(rows)))
+    sec.warnings = list(result.warnings)
+    return sec
+
+
+def _provenance(result: EvaluationResult) -> Section:
+    prov = result.provenance()
+    sec = Section(id="provenance", title="Provenance and reproducibility")
+    sec.paragraphs.append("Re-running preveval on the same files with the same software versions gives an "
+                          "identical results.json; the fingerprints below identify the inputs.")
+    sec.bullets = [f"Evaluation file SHA-256: {prov['evaluation_sha256']}",
+                   *[f"Data file {k} SHA-256: {v}" for k, v in prov["data_files"].items()]]
+    sec.details = [f"{k} {v}" for k, v in prov["packages"].items()]
+    return sec
