@@ -1,0 +1,460 @@
+r"""Difference-in-differences: two-by-two, two-way fixed effects, event study, staggered.
+
+:func:`fit_did` fits the design named in a :class:`~preveval.spec.models.DidAnalysis` to a
+checked frame and returns a :class:`DidResult`. Design matrices are built from validated
+column names with numpy (no formula strings). The estimation cores live in
+:mod:`preveval.inference.fixed_effects` (within estimator, PPML) and
+:mod:`preveval.inference.covariance` (classical, HC1, CR1); the event-study and
+Callaway–Sant'Anna designs in :mod:`preveval.methods.event_study`.
+
+Inference conventions (``docs/did.md``):
+
+* ``classical`` / ``robust`` (HC1): t with :math:`N-K` degrees of freedom, :math:`K`
+  counting absorbed fixed effects;
+* ``cluster`` (CR1, :math:`\frac{G}{G-1}\frac{N-1}{N-K}`, fixed effects nested in clusters
+  left out of :math:`K`): t with :math:`G-1` degrees of freedom (``fixest``, Stata);
+* ``wild_bootstrap``: the CR1 standard error, with the p-value and interval of the wild
+  cluster restricted bootstrap (:mod:`preveval.inference.wild_bootstrap`);
+* Poisson (PPML): normal quantiles (GLM convention), ``rate_ratio`` = exp of the effect.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from preveval.errors import EstimationError
+from preveval.inference.fixed_effects import FeFit, fe_codes, fit_feols, fit_fepois
+from preveval.results import AnalysisResult, Diagnostic, Estimate, Ratio, not_json
+from preveval.spec.models import DidAnalysis
+
+__all__ = [
+    "BootstrapSummary",
+    "DidResult",
+    "EventTimeEstimate",
+    "GroupTimeEstimate",
+    "PretrendTest",
+    "fit_did",
+    "period_ordinals",
+]
+
+VCOV_OF_INFERENCE = {"classical": "classical", "robust": "HC1", "cluster": "CR1", "wild_bootstrap": "CR1"}
+
+
+# ----------------------------------------------------------------------------- records
+
+
+@dataclass(frozen=True)
+class EventTimeEstimate:
+    """One event-study coefficient: effect ``rel_time`` periods after first treatment.
+
+    ``binned`` marks an endpoint bin (all relative times at or beyond it); the reference
+    period (-1) is reported with estimate 0 and ``reference=True``.
+    """
+
+    rel_time: int
+    estimate: float
+    std_error: float | None
+    ci_low: float | None
+    ci_high: float | None
+    p_value: float | None
+    n_treated: int
+    binned: bool = False
+    reference: bool = False
+
+
+@dataclass(frozen=True)
+class GroupTimeEstimate:
+    """A Callaway–Sant'Anna group-time ATT(g, t) (``group`` = first treated period)."""
+
+    group: int
+    time: int
+    estimate: float
+    std_error: float | None
+    n_treated: int
+    n_control: int
+
+
+@dataclass(frozen=True)
+class PretrendTest(Diagnostic):
+    """Joint Wald test that all event-study leads are zero.
+
+    ``statistic`` is the F statistic (``distribution="F"``, denominator ``df_denom``) or
+    the chi-squared statistic (``distribution="chi2"``).
+    """
+
+    distribution: str = "F"
+    df_num: int | None = None
+    df_denom: float | None = None
+    leads: tuple[int, ...] = ()
+
+
+@dataclass(frozen=True)
+class BootstrapSummary:
+    """Wild cluster bootstrap results used for the headline p-value and interval."""
+
+    p_value: float
+    ci_low: float
+    ci_high: float
+    t_stat: float
+    reps: int
+    weights_type: str
+
+
+@dataclass(frozen=True)
+class DidResult(AnalysisResult):
+    """Result of a difference-in-differences analysis.
+
+    ``effect`` is the average treatment effect on the treated (term ``att``); on the log
+    scale for Poisson, with ``ratio``/``rate_ratio`` its exponential. ``df_resid`` is the
+    t degrees of freedom of the intervals (``None`` when normal quantiles are used).
+    """
+
+    design: str = "twfe"
+    family: str = "gaussian"
+    inference: str = "cluster"
+    se_type: str = "CR1"
+    df_resid: float | None = None
+    n_clusters: int | None = None
+    n_units: int | None = None
+    n_periods: int | None = None
+    n_treated_units: int | None = None
+    n_treated_obs: int | None = None
+    staggered: bool = False
+    control: str | None = None
+    rate_ratio: Ratio | None = None
+    pretrend_test: PretrendTest | None = None
+    bootstrap: BootstrapSummary | None = None
+    description: str = ""
+    event_study: tuple[EventTimeEstimate, ...] = not_json(default=())
+    group_time: tuple[GroupTimeEstimate, ...] = not_json(default=())
+
+    def event_study_table(self) -> pd.DataFrame:
+        """Event-study coefficients as a tidy frame (one row per relative period)."""
+        cols = [f for f in EventTimeEstimate.__dataclass_fields__]
+        return pd.DataFrame([vars(e) for e in self.event_study], columns=cols)
+
+    def group_time_table(self) -> pd.DataFrame:
+        """Group-time ATTs (staggered design) as a tidy frame."""
+        cols = [f for f in GroupTimeEstimate.__dataclass_fields__]
+        return pd.DataFrame([vars(e) for e in self.group_time], columns=cols)
+
+
+# ------------------------------------------------------------------------ preparation
+
+
+def period_ordinals(values: pd.Series) -> np.ndarray:
+    """Integer period ordinals as floats (NaN where missing) from ints or pandas Periods.
+
+    Periods of one frequency map to consecutive integers (``Period.ordinal``), so
+    differences count periods.
+    """
+    s = pd.Series(values)
+    if isinstance(s.dtype, pd.PeriodDtype):
+        out = s.array.asi8.astype(np.float64)
+        out[s.isna().to_numpy()] = np.nan
+        return out
+    if s.dtype == object:
+        return np.array(
+            [v.ordinal if isinstance(v, pd.Period) else (np.nan if pd.isna(v) else float(v)) for v in s],
+            dtype=np.float64,
+        )
+    return pd.to_numeric(s).to_numpy(dtype=np.float64, na_value=np.nan)
+
+
+@dataclass(eq=False)
+class Prepared:
+    """Arrays shared by every design, rows with missing values removed."""
+
+    frame: pd.DataFrame
+    y: np.ndarray
+    time: np.ndarray
+    unit: np.ndarray | None
+    extra_fe: list[np.ndarray]
+    covariates: np.ndarray
+    covariate_names: tuple[str, ...]
+    weights: np.ndarray | None
+    clusters: np.ndarray | None
+    vcov: str
+    warnings: list[str] = field(default_factory=list)
+
+
+def prepare(
+    spec: DidAnalysis, frame: pd.DataFrame, outcome: str, unit: str | None, time: str
+) -> Prepared:
+    """Select rows and columns, build codes, choose the covariance estimator."""
+    warnings: list[str] = []
+    cluster_col = spec.cluster or unit
+    needed = [outcome, time, *spec.covariates, *spec.fixed_effects]
+    for col in (unit, spec.weights, cluster_col, spec.treatment, spec.group, spec.post):
+        if col is not None:
+            needed.append(col)
+    needed = list(dict.fromkeys(needed))
+    complete = frame[needed].notna().all(axis=1).to_numpy()
+    if spec.weights is not None:
+        complete &= pd.to_numeric(frame[spec.weights]).to_numpy(dtype=float, na_value=np.nan) > 0
+    if not complete.all():
+        warnings.append(f"{int((~complete).sum())} rows with missing values (or weights <= 0) were left out")
+    df = frame.loc[complete]
+    if len(df) == 0:
+        raise EstimationError("no complete rows are left to fit the model")
+    vcov = VCOV_OF_INFERENCE[spec.inference]
+    if vcov == "CR1" and cluster_col is None:
+        warnings.append("no unit or cluster column: heteroskedasticity-robust (HC1) standard errors are used instead of cluster-robust ones")
+        vcov = "HC1"
+    return Prepared(
+        frame=df,
+        y=pd.to_numeric(df[outcome]).to_numpy(dtype=np.float64),
+        time=period_ordinals(df[time]).astype(np.int64),
+        unit=None if unit is None else fe_codes(df[unit]),
+        extra_fe=[fe_codes(df[c]) for c in spec.fixed_effects],
+        covariates=df[list(spec.covariates)].to_numpy(dtype=np.float64).reshape(len(df), -1),
+        covariate_names=tuple(spec.covariates),
+        weights=None if spec.weights is None else df[spec.weights].to_numpy(dtype=np.float64),
+        clusters=None if (vcov != "CR1" or cluster_col is None) else fe_codes(df[cluster_col]),
+        vcov=vcov,
+        warnings=warnings,
+    )
+
+
+def fit_core(spec: DidAnalysis, p: Prepared, X: np.ndarray, names: list[str], fe: list[np.ndarray], protect: tuple[str, ...]) -> FeFit:
+    """Run the OLS or PPML core for the design matrix ``X`` (names) and fixed effects."""
+    if spec.family == "poisson":
+        if (p.y < 0).any():
+            raise EstimationError("a Poisson model needs a non-negative outcome")
+        fit = fit_fepois(p.y, X, names, fe, weights=p.weights, clusters=p.clusters, vcov=p.vcov, protect=protect)
+        if not fit.converged:
+            p.warnings.append("the Poisson IRLS iterations did not converge; treat the estimates with caution")
+        if fit.n_separated:
+            p.warnings.append(f"{fit.n_separated} observations in fixed-effect groups with only zero outcomes were left out (separation)")
+    else:
+        fit = fit_feols(p.y, X, names, fe, weights=p.weights, clusters=p.clusters, vcov=p.vcov, protect=protect)
+    if fit.n_singletons:
+        p.warnings.append(f"{fit.n_singletons} singleton observations (alone in a fixed-effect group) were left out")
+    if fit.dropped:
+        p.warnings.append(f"collinear covariates were dropped: {', '.join(fit.dropped)}")
+    return fit
+
+
+def df_for(fit: FeFit) -> float | None:
+    """t degrees of freedom of the intervals, or ``None`` for normal quantiles (Poisson)."""
+    return None if fit.family == "poisson" else fit.cov.df_resid
+
+
+def coefficients(fit: FeFit) -> tuple[Estimate, ...]:
+    """Wald estimates of every coefficient of a fit."""
+    se = fit.cov.std_errors
+    df = df_for(fit)
+    return tuple(
+        Estimate.wald(name, float(b), float(s), df=df, n=fit.n_obs)
+        for name, b, s in zip(fit.names, fit.coef, se, strict=True)
+    )
+
+
+def bootstrap_effect(spec: DidAnalysis, fit: FeFit, column: str, effect: Estimate, warnings: list[str]) -> tuple[Estimate, BootstrapSummary | None]:
+    """Replace the p-value and CI of ``effect`` by the wild cluster bootstrap ones."""
+    if fit.family == "poisson":
+        warnings.append("the wild cluster bootstrap is implemented for linear models only; CR1 inference is reported")
+        return effect, None
+    if fit.clusters is None:
+        warnings.append("the wild cluster bootstrap needs clusters; robust inference is reported")
+        return effect, None
+    try:
+        from preveval.inference.wild_bootstrap import wild_cluster_bootstrap
+    except ImportError:  # pragma: no cover - the module ships with preveval
+        warnings.append("the wild cluster bootstrap is not available; CR1 inference is reported")
+        return effect, None
+    res: Any = wild_cluster_bootstrap(
+        fit.X, fit.y, fit.clusters, fit.index(column),
+        reps=spec.reps, weights_type=spec.weights_type, seed=spec.seed, level=0.95, weights=fit.weights,
+    )
+    summary = BootstrapSummary(float(res.p_value), float(res.ci_low), float(res.ci_high), float(res.t_stat), int(res.reps), str(res.weights_type))
+    eff = Estimate(effect.term, effect.estimate, effect.std_error, summary.ci_low, summary.ci_high, summary.p_value, effect.n)
+    return eff, summary
+
+
+def assemble(
+    spec: DidAnalysis,
+    p: Prepared,
+    fit: FeFit,
+    effect: Estimate,
+    coefs: tuple[Estimate, ...],
+    description: str,
+    **extra: Any,
+) -> DidResult:
+    """Build the :class:`DidResult` common part (effect scale, ratio, counts)."""
+    poisson = spec.family == "poisson"
+    ratio = effect.exp() if poisson else None
+    keep = fit.keep
+    return DidResult(
+        id=spec.id,
+        method="did",
+        indicator=spec.indicator,
+        n_obs=fit.n_obs,
+        effect=effect,
+        scale="log" if poisson else "difference",
+        ratio=ratio,
+        coefficients=coefs,
+        warnings=tuple(dict.fromkeys(p.warnings)),
+        design=spec.design,
+        family=spec.family,
+        inference=spec.inference,
+        se_type="wild_bootstrap" if extra.get("bootstrap") else fit.cov.kind,
+        df_resid=df_for(fit),
+        n_clusters=fit.cov.n_clusters,
+        n_units=None if p.unit is None else int(np.unique(p.unit[keep]).shape[0]),
+        n_periods=int(np.unique(p.time[keep]).shape[0]),
+        rate_ratio=ratio,
+        description=description,
+        **extra,
+    )
+
+
+# ---------------------------------------------------------------------------- designs
+
+
+def _two_by_two(spec: DidAnalysis, p: Prepared) -> DidResult:
+    assert spec.group is not None and spec.post is not None
+    g = pd.to_numeric(p.frame[spec.group]).to_numpy(dtype=np.float64)
+    post = pd.to_numeric(p.frame[spec.post]).to_numpy(dtype=np.float64)
+    if not ((g > 0) & (post > 0)).any():
+        raise EstimationError("no treated observations: no row has group = 1 and post = 1")
+    X = np.column_stack([np.ones_like(g), g, post, g * post, p.covariates])
+    names = ["(intercept)", spec.group, spec.post, "att", *p.covariate_names]
+    fit = fit_core(spec, p, X, names, [], ("att", spec.group, spec.post))
+    coefs = coefficients(fit)
+    effect = coefs[fit.index("att")]
+    boot = None
+    if spec.inference == "wild_bootstrap":
+        effect, boot = bootstrap_effect(spec, fit, "att", effect, p.warnings)
+    link = "log E[y]" if spec.family == "poisson" else "y"
+    desc = (
+        f"Two-by-two difference-in-differences: {link} = a + b*{spec.group} + c*{spec.post} "
+        f"+ att*{spec.group}*{spec.post}{' + covariates' if p.covariate_names else ''}; "
+        f"{_se_text(fit, spec)}."
+    )
+    treated = (g * post > 0)[fit.keep]
+    return assemble(
+        spec, p, fit, effect, coefs, desc, bootstrap=boot,
+        n_treated_obs=int(treated.sum()),
+        n_treated_units=None if p.unit is None else int(np.unique(p.unit[fit.keep][treated]).shape[0]),
+    )
+
+
+def first_treatment(unit: np.ndarray, time: np.ndarray, treated: np.ndarray) -> np.ndarray:
+    """First treated period of each unit code (NaN for never-treated units)."""
+    n_units = int(unit.max()) + 1
+    first = np.full(n_units, np.inf)
+    np.minimum.at(first, unit[treated], time[treated].astype(np.float64))
+    first[np.isinf(first)] = np.nan
+    return first
+
+
+STAGGERED_WARNING = (
+    "treatment starts at different times in different units (staggered adoption): the "
+    "two-way fixed-effects estimate is a weighted average of comparisons that can be biased "
+    "when effects differ across cohorts or over time (Goodman-Bacon 2021); consider design: "
+    "staggered (Callaway & Sant'Anna 2021)"
+)
+
+
+def _twfe(spec: DidAnalysis, p: Prepared) -> DidResult:
+    assert spec.treatment is not None
+    if p.unit is None:
+        raise EstimationError("a two-way fixed-effects design needs a unit column (data.unit)")
+    d = pd.to_numeric(p.frame[spec.treatment]).to_numpy(dtype=np.float64)
+    if not (d != 0).any():
+        raise EstimationError(f"no treated observations: '{spec.treatment}' is 0 everywhere")
+    X = np.column_stack([d, p.covariates])
+    names = ["att", *p.covariate_names]
+    fe = [p.unit, fe_codes(p.time), *p.extra_fe]
+    fit = fit_core(spec, p, X, names, fe, ("att",))
+    first = first_treatment(p.unit, p.time, d != 0)
+    cohorts = np.unique(first[~np.isnan(first)])
+    staggered = cohorts.shape[0] > 1
+    if staggered:
+        p.warnings.append(STAGGERED_WARNING)
+    coefs = coefficients(fit)
+    effect = coefs[fit.index("att")]
+    boot = None
+    if spec.inference == "wild_bootstrap":
+        effect, boot = bootstrap_effect(spec, fit, "att", effect, p.warnings)
+    dose = not np.isin(d, (0.0, 1.0)).all()
+    link = "log E[y_it]" if spec.family == "poisson" else "y_it"
+    desc = (
+        f"Two-way fixed effects: {link} = unit_i + period_t"
+        f"{''.join(' + ' + c for c in spec.fixed_effects)} + att*{spec.treatment}_it"
+        f"{' + covariates' if p.covariate_names else ''}"
+        f"{' (dose: att is the effect of one unit of treatment)' if dose else ''}; "
+        f"{_se_text(fit, spec)}."
+    )
+    keep = fit.keep
+    tr = (d != 0)[keep]
+    return assemble(
+        spec, p, fit, effect, coefs, desc, bootstrap=boot, staggered=staggered,
+        n_treated_obs=int(tr.sum()), n_treated_units=int(np.unique(p.unit[keep][tr]).shape[0]),
+    )
+
+
+def _se_text(fit: FeFit, spec: DidAnalysis) -> str:
+    dist = "normal" if fit.family == "poisson" else f"t({fit.cov.df_resid:g})"
+    text = {
+        "classical": "classical (homoskedastic) standard errors",
+        "HC1": "heteroskedasticity-robust (HC1) standard errors",
+        "CR1": f"cluster-robust (CR1) standard errors with {fit.cov.n_clusters} clusters",
+    }[fit.cov.kind]
+    if spec.inference == "wild_bootstrap" and fit.family != "poisson":
+        return text + "; p-value and 95% interval from the wild cluster restricted bootstrap"
+    return text + f", 95% Wald intervals with {dist} quantiles"
+
+
+def fit_did(spec: DidAnalysis, frame: pd.DataFrame, *, outcome: str, unit: str | None, time: str) -> DidResult:
+    r"""Fit a difference-in-differences analysis.
+
+    Estimand: the average treatment effect on the treated (ATT), ``effect.term == "att"``.
+
+    * ``two_by_two``: :math:`y_i = a + b G_i + c P_i + \tau G_i P_i + x_i'\gamma + e_i`,
+      :math:`\tau` = ATT (Card & Krueger 1994; Angrist & Pischke 2009, eq. 5.2.3);
+    * ``twfe``: :math:`y_{it} = \alpha_i + \lambda_t + \tau D_{it} + x_{it}'\gamma + e_{it}`
+      (``D`` 0/1 or a dose);
+    * ``event_study``: relative-time leads and lags with unit and period fixed effects,
+      reference period :math:`-1`, headline :math:`\tau` = treated-observation-weighted
+      average of the lags :math:`\ge 0` (:mod:`preveval.methods.event_study`);
+    * ``staggered``: Callaway & Sant'Anna (2021) group-time ATTs aggregated to one ATT.
+
+    ``family: poisson`` replaces the linear model by PPML, :math:`E[y] = \exp(\cdot)`, with
+    the effect on the log scale. ``frame`` must have passed the data checks; ``time``
+    holds integer period ordinals or pandas Periods.
+
+    Parameters
+    ----------
+    spec : DidAnalysis
+        The analysis.
+    frame : pandas.DataFrame
+        Checked data; it is not modified.
+    outcome, unit, time : str
+        Column of the indicator, of the unit (``None`` for repeated cross-sections) and of
+        the period.
+
+    Returns
+    -------
+    DidResult
+
+    Raises
+    ------
+    EstimationError
+        No treated units, or the effect is not identified (collinear design).
+    """
+    p = prepare(spec, frame, outcome, unit, time)
+    if spec.design == "two_by_two":
+        return _two_by_two(spec, p)
+    if spec.design == "twfe":
+        return _twfe(spec, p)
+    from preveval.methods import event_study
+
+    if spec.design == "event_study":
+        return event_study.fit_event_study_design(spec, p)
+    return event_study.fit_staggered_design(spec, p)
