@@ -1,0 +1,260 @@
+"""Contribution analysis of a whole evaluation: spec + analysis results -> ContributionResult.
+
+Resolves every evidence item (deriving those with ``from_analysis`` from their analysis'
+result), traces the contribution claim (:mod:`.tracing`), assembles Mayne's steps
+(:mod:`.mayne`) and rates the evidence (:mod:`.rating`). Pure: reads no files.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from preveval.contribution.economics import EconomicsResult, assess_economics
+from preveval.contribution.evidence import ALPHA, FALLBACK_P_IF_TRUE, evidence_from_analysis
+from preveval.contribution.mayne import LinkAssessment, MayneSteps, RivalAssessment, mayne_steps
+from preveval.contribution.rating import EvidenceRating, rate_evidence
+from preveval.contribution.tracing import (
+    CONFIDENCE_SCALE,
+    DEFAULT_THRESHOLDS,
+    TracedItem,
+    TracingResult,
+    TypeThresholds,
+    trace_contribution,
+)
+from preveval.results import to_plain
+from preveval.spec.models import Contribution, EvaluationSpec, EvidenceItem
+
+
+@dataclass(frozen=True)
+class EvidenceRecord:
+    """One evidence item as weighed: values used, where they came from, posterior after it."""
+
+    id: str
+    description: str
+    type: str
+    observed: bool | None
+    p_if_true: float
+    p_if_false: float
+    likelihood_ratio: float | None
+    posterior: float
+    links: tuple[str, ...]
+    rival: str | None
+    from_analysis: str | None
+    observed_source: str
+    p_if_true_source: str
+    p_if_false_source: str
+    power: float | None = None
+    plausible_effect: float | None = None
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class ContributionResult:
+    """Contribution analysis: tracing, Mayne's steps, evidence rating (results.json ``contribution``)."""
+
+    claim: str
+    prior: float
+    posterior: float
+    label: str
+    sentence: str
+    bayes_factor: float | None
+    evidence: tuple[EvidenceRecord, ...]
+    rival_explanations: tuple[RivalAssessment, ...]
+    links: tuple[LinkAssessment, ...]
+    steps: MayneSteps
+    tracing: TracingResult
+    rating: EvidenceRating
+    warnings: tuple[str, ...] = ()
+
+    def link_status(self) -> dict[str, str]:
+        """``{element id: supported | contradicted | untested}``."""
+        return {lk.id: lk.status for lk in self.links}
+
+    def to_dict(self) -> dict[str, Any]:
+        """The ``contribution`` object of results.json (plain JSON; infinities become null)."""
+        t = self.tracing
+        return to_plain(
+            {
+                "claim": self.claim,
+                "question": self.steps.question,
+                "prior": self.prior,
+                "posterior": self.posterior,
+                "label": self.label,
+                "sentence": self.sentence,
+                "bayes_factor": self.bayes_factor,
+                "evidence": list(self.evidence),
+                "rival_explanations": list(self.rival_explanations),
+                "links": list(self.links),
+                "prior_sensitivity": list(t.prior_sensitivity),
+                "steps": {
+                    "question": self.steps.question,
+                    "theory_of_change": list(self.steps.theory_of_change),
+                    "assumptions": list(self.steps.assumptions),
+                    "risks": list(self.steps.risks),
+                    "story": self.steps.story,
+                    "further_evidence": list(self.steps.further_evidence),
+                },
+                "rating": {"sms": self.rating.sms, "emmie": list(self.rating.emmie)},
+                "method": {
+                    "updating": "Bayes' rule item by item; items conditionally independent given the claim",
+                    "thresholds": t.thresholds,
+                    "confidence_scale": [{"from": lo, "label": lab} for lo, lab in CONFIDENCE_SCALE],
+                },
+                "warnings": list(self.warnings),
+            }
+        )
+
+
+def _default_claim(spec: EvaluationSpec) -> str:
+    lm = spec.logic_model
+    target = None
+    for stage, el in lm.elements():
+        if stage == "impact":
+            target = el.text
+    if target is None:
+        longs = [el.text for stage, el in lm.elements() if stage.startswith("outcomes")]
+        target = longs[-1] if longs else "its intended outcomes"
+    return f"{spec.initiative.name} contributed to {target[:1].lower() + target[1:]}"
+
+
+def _resolve(
+    item: EvidenceItem, spec: EvaluationSpec, results: Mapping[str, Any]
+) -> tuple[TracedItem, dict[str, Any], list[str]]:
+    """The values used for one item, their sources, and warnings."""
+    if item.from_analysis is None:
+        assert item.observed is not None and item.p_if_true is not None and item.p_if_false is not None
+        ti = TracedItem(item.id, item.observed, item.p_if_true, item.p_if_false,
+                        item.description or "", item.links, item.rival, None)
+        return ti, {"observed_source": "user", "p_if_true_source": "user", "p_if_false_source": "user"}, []
+    aid = item.from_analysis
+    analysis = next((a for a in spec.analyses if a.id == aid), None)
+    result = results.get(aid)
+    ind = None
+    ind_id = analysis.indicator if analysis is not None else getattr(result, "indicator", None)
+    if ind_id is not None:
+        ind = next((i for i in spec.indicators if i.id == ind_id), None)
+    links = item.links or ((ind.outcome,) if ind is not None and ind.outcome else ())
+    desc = item.description or (f"Analysis '{aid}' finds a {ind.desired if ind else 'change'} in "
+                                f"{ind.label if ind else 'the indicator'} with a 95% CI excluding zero")
+    if result is None:
+        warn = f"evidence '{item.id}': analysis '{aid}' has no result"
+        obs = item.observed
+        if obs is None:
+            warn += "; the item is not used"
+        ti = TracedItem(item.id, obs, item.p_if_true if item.p_if_true is not None else FALLBACK_P_IF_TRUE,
+                        item.p_if_false if item.p_if_false is not None else ALPHA / 2,
+                        desc, links, item.rival, aid, "analysis result not available")
+        src = {"observed_source": "user" if obs is not None else "unknown",
+               "p_if_true_source": "user" if item.p_if_true is not None else "fallback",
+               "p_if_false_source": "user" if item.p_if_false is not None else "test_size"}
+        return ti, src, [warn]
+    desired = ind.desired if ind is not None else "decrease"
+    d = evidence_from_analysis(item, result, desired)
+    ti = TracedItem(item.id, d.observed, d.p_if_true, d.p_if_false, desc, links, item.rival, aid, d.reason)
+    src = {"observed_source": d.observed_source, "p_if_true_source": d.p_if_true_source,
+           "p_if_false_source": d.p_if_false_source, "power": d.power,
+           "plausible_effect": d.plausible_effect}
+    return ti, src, list(d.warnings)
+
+
+def resolve_evidence(
+    contribution: Contribution, spec: EvaluationSpec, results: Mapping[str, Any]
+) -> tuple[list[TracedItem], list[dict[str, Any]], list[str]]:
+    """Every evidence item with the values used for updating, their sources and warnings."""
+    items, sources, warnings = [], [], []
+    for it in contribution.evidence:
+        ti, src, w = _resolve(it, spec, results)
+        items.append(ti)
+        sources.append(src)
+        warnings.extend(w)
+    return items, sources, warnings
+
+
+def plain_sentence(label: str, posterior: float, claim: str) -> str:
+    """``The evidence makes it very likely (posterior 0.93) that ...``."""
+    c = claim.rstrip(".")
+    c = c if len(c) > 1 and c[1].isupper() else c[:1].lower() + c[1:]
+    return f"The evidence makes it {label} (posterior {format_probability(posterior)}) that {c}."
+
+
+def format_probability(p: float) -> str:
+    """Two decimals, or three near 0 and 1 so 0.996 is not shown as 1.00."""
+    if 0.005 <= p < 0.995:
+        return f"{p:.2f}"
+    if p > 0.9995 and p < 1.0:
+        return "> 0.999"
+    if 0.0 < p < 0.0005:
+        return "< 0.001"
+    return f"{p:.3f}"
+
+
+def assess_contribution(
+    spec: EvaluationSpec,
+    results: Mapping[str, Any],
+    *,
+    thresholds: TypeThresholds = DEFAULT_THRESHOLDS,
+    economics: EconomicsResult | None = None,
+) -> ContributionResult:
+    """Contribution analysis of an evaluation.
+
+    Parameters
+    ----------
+    spec
+        The evaluation. Without a ``contribution`` block a default claim ("<initiative>
+        contributed to <impact>") with no evidence is assessed and a warning says so.
+    results
+        Analysis results keyed by analysis id (``None`` values for failed analyses are
+        skipped).
+    thresholds
+        Evidence-type thresholds.
+    economics
+        An already computed economics result for the EMMIE summary (computed here when
+        omitted).
+    """
+    results = {k: v for k, v in results.items() if v is not None}
+    warnings: list[str] = []
+    contribution = spec.contribution
+    if contribution is None:
+        contribution = Contribution(claim=_default_claim(spec))
+        warnings.append("The evaluation file has no 'contribution' block: the default claim is shown "
+                        "with no evidence, so confidence stays at the prior of 0.5.")
+    items, sources, w = resolve_evidence(contribution, spec, results)
+    warnings.extend(w)
+    tracing = trace_contribution(contribution.prior, items, thresholds=thresholds)
+    warnings.extend(tracing.warnings)
+    steps = mayne_steps(
+        contribution.claim, spec.logic_model, items, tracing,
+        rivals=contribution.rival_explanations, question=contribution.question,
+        further_evidence=contribution.further_evidence,
+    )
+    warnings.extend(steps.warnings)
+    records = tuple(
+        EvidenceRecord(
+            id=s.id, description=s.description, type=s.type, observed=s.observed,
+            p_if_true=s.p_if_true, p_if_false=s.p_if_false, likelihood_ratio=s.likelihood_ratio,
+            posterior=s.posterior, links=s.links, rival=s.rival, from_analysis=s.from_analysis,
+            observed_source=src["observed_source"], p_if_true_source=src["p_if_true_source"],
+            p_if_false_source=src["p_if_false_source"], power=src.get("power"),
+            plausible_effect=src.get("plausible_effect"), note=s.note,
+        )
+        for s, src in zip(tracing.steps, sources, strict=True)
+    )
+    eco = economics if economics is not None else assess_economics(spec, results)
+    rating = rate_evidence(spec, results, links=steps.links, economics=eco)
+    return ContributionResult(
+        claim=contribution.claim,
+        prior=tracing.prior,
+        posterior=tracing.posterior,
+        label=tracing.label,
+        sentence=plain_sentence(tracing.label, tracing.posterior, contribution.claim),
+        bayes_factor=tracing.bayes_factor,
+        evidence=records,
+        rival_explanations=steps.rivals,
+        links=steps.links,
+        steps=steps,
+        tracing=tracing,
+        rating=rating,
+        warnings=tuple(dict.fromkeys(warnings)),
+    )
