@@ -86,7 +86,7 @@ def fit_event_study_design(spec: DidAnalysis, p: did.Prepared) -> did.DidResult:
     staggered = cohorts.shape[0] > 1
     if staggered:
         p.warnings.append(
-            did.STAGGERED_WARNING.replace("two-way fixed-effects estimate", "event-study coefficients")
+            did.STAGGERED_WARNING.replace("the two-way fixed-effects estimate is", "each event-study coefficient is")
             + "; leads and lags can also be contaminated by other periods' effects (Sun & Abraham 2021)"
         )
     keep = fit.keep
