@@ -163,14 +163,16 @@ def check_period_column(ds: Dataset, frame: pd.DataFrame, column: str, freq: str
     return ordinals, _capped(issues, len(bad), f"unreadable periods in '{column}'", ds.file)
 
 
-def check_unique_rows(ds: Dataset, frame: pd.DataFrame, keys: list[str], what: str, hint: str) -> list[Issue]:
+def check_unique_rows(ds: Dataset, frame: pd.DataFrame, keys: list[str], what: str, hint: str,
+                      time: str) -> list[Issue]:
     """No two rows share the same key (unit and period, or period for a single series)."""
     dup = frame.duplicated(subset=keys, keep="first").to_numpy()
     idx = np.flatnonzero(dup)
     issues = []
     for i in idx[:MAX_CELL_ERRORS]:
-        label = ", ".join(f"{k} {frame[k].iloc[i]}" for k in keys)
-        issues.append(ds.issue(int(i), keys[-1], f"{what}: {label} appears more than once", hint))
+        label = ", ".join(f"period {frame['period'].iloc[i]}" if k == "t" else f"{k} '{frame[k].iloc[i]}'"
+                          for k in keys)
+        issues.append(ds.issue(int(i), time, f"{what}: {label} appears more than once", hint))
     return _capped(issues, len(idx), "duplicate rows", ds.file)
 
 
@@ -282,7 +284,7 @@ def _check_structure(ds: Dataset, frame: pd.DataFrame, spec: EvaluationSpec, pos
     issues: list[Issue] = []
     if unit:
         issues += check_unique_rows(ds, frame, [unit, "t"], "duplicate row for a unit and period",
-                                    "a panel has one row per unit and period")
+                                    "a panel has one row per unit and period", time)
         if not issues:
             issues += check_gaps(ds, frame, unit, "error" if has_its else "warning")
         return issues
@@ -292,8 +294,7 @@ def _check_structure(ds: Dataset, frame: pd.DataFrame, spec: EvaluationSpec, pos
     if has_its:
         issues += check_unique_rows(ds, frame, ["t"], "a single series has one row per period",
                                     f"if rows are individual records, aggregate them per {spec.data.frequency}, "
-                                    "or set data.unit for panel data")
+                                    "or set data.unit for panel data", time)
         if not issues:
             issues += check_gaps(ds, frame, None, "error")
-    del time
     return issues
