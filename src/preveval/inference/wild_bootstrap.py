@@ -54,8 +54,8 @@ _TIE_RTOL = 1e-9
 _BLOCK_CELLS = 1 << 20
 # Test-inversion search: a fine grid of standard-error steps, then doubling steps.
 _GRID_STEP = 0.1
-_GRID_STEPS = 200
-_MAX_DOUBLINGS = 60
+_GRID_STEPS = 100
+_DOUBLINGS = 40
 _BISECTIONS = 200
 
 
@@ -253,8 +253,11 @@ def wild_cluster_bootstrap(
     points = RADEMACHER_POINTS if kind == "rademacher" else WEBB_POINTS
     moments = _moments(design, draws, points, progress)
 
-    t_stat = design.a0 / design.se if design.se > 0 else float("nan")
-    p_value = _exceed_count(design, moments, 0.0) / moments.num0.size
+    if design.se > 0:  # a perfect fit leaves no cluster-robust variance to studentise by
+        t_stat = design.a0 / design.se
+        p_value = _exceed_counts(design, moments, np.zeros(1))[0] / moments.num0.size
+    else:
+        t_stat = p_value = float("nan")
     h_low, h_high = _invert(design, moments, 1.0 - level)
     return WildBootstrapResult(
         t_stat=float(t_stat),
@@ -444,63 +447,58 @@ def _moments(
     return _Moments(num0=num0, num1=num1, d00=d00, d01=d01, d11=d11)
 
 
-def _exceed_count(design: _Design, moments: _Moments, h: float) -> int:
-    """Number of draws with :math:`|t^*_b| > |t|` at the null ``delta = null - h``."""
-    t_abs = abs(design.a0 + h) / design.se if design.se > 0 else np.inf
-    num = moments.num0 + h * moments.num1
-    den = moments.d00 + 2.0 * h * moments.d01 + h * h * moments.d11
-    with np.errstate(divide="ignore", invalid="ignore"):
-        t_star = np.abs(num) / np.sqrt(design.ssc * np.maximum(den, 0.0))
-    return int(np.count_nonzero(t_star > t_abs * (1.0 + _TIE_RTOL)))
+def _exceed_counts(design: _Design, moments: _Moments, h: np.ndarray) -> np.ndarray:
+    """Number of draws with :math:`|t^*_b| > |t|` at each null ``delta = null - h``."""
+    h = np.atleast_1d(np.asarray(h, dtype=float))
+    reps = moments.num0.size
+    counts = np.empty(h.size, dtype=np.int64)
+    step = max(1, _BLOCK_CELLS // reps)
+    for start in range(0, h.size, step):
+        hb = h[start : start + step, None]
+        # |t*| > |t| (1 + tol)  <=>  num^2 > t^2 (1 + tol)^2 m den, without roots or division;
+        # den <= 0 (rounding) makes t* infinite, which exceeds unless num = 0 as well.
+        bound = (design.a0 + hb) ** 2 * ((1.0 + _TIE_RTOL) ** 2 * design.ssc / design.se**2)
+        num = moments.num0 + hb * moments.num1
+        den = moments.d00 + hb * (2.0 * moments.d01 + hb * moments.d11)
+        with np.errstate(over="ignore", invalid="ignore"):
+            exceed = num * num > bound * np.maximum(den, 0.0)
+        counts[start : start + step] = np.count_nonzero(exceed, axis=1)
+    return counts
 
 
 def _invert(design: _Design, moments: _Moments, alpha: float) -> tuple[float, float]:
-    """Hull of ``{h : p(h) >= alpha}`` in h = null - delta, searched from the estimate."""
-    if not design.se > 0 or not np.isfinite(design.se):
-        return float("nan"), float("nan")
+    """Hull of ``{h : p(h) >= alpha}`` in h = null - delta, searched from the estimate.
+
+    On each side of the estimate the acceptance indicator is evaluated on a grid of
+    ``_GRID_STEPS`` steps of ``_GRID_STEP`` standard errors followed by ``_DOUBLINGS``
+    doubling steps. The outermost accepted grid point and its rejected neighbour bracket
+    the limit, which bisection then locates; when the outermost grid point is still
+    accepted the limit is infinite.
+    """
+    nan = float("nan")
+    if not (design.se > 0 and np.isfinite(design.se)):
+        return nan, nan
     need = alpha * moments.num0.size * (1.0 - 1e-12)
     h_hat = -design.a0  # h at which delta equals the estimate
-
-    def accepted(h: float) -> bool:
-        return _exceed_count(design, moments, h) >= need
-
-    if not accepted(h_hat):
-        return float("nan"), float("nan")
+    if _exceed_counts(design, moments, np.array([h_hat]))[0] < need:
+        return nan, nan
+    steps = np.arange(1, _GRID_STEPS + 1) * _GRID_STEP
+    steps = np.concatenate([[0.0], steps, steps[-1] * 2.0 ** np.arange(1, _DOUBLINGS + 1)])
     ends = []
-    for side in (-1.0, 1.0):
-        ends.append(_search_side(accepted, h_hat, side * design.se))
-    return min(ends), max(ends)
-
-
-def _search_side(accepted: Callable[[float], bool], start: float, unit: float) -> float:
-    """Outermost crossing of ``accepted`` moving from ``start`` in steps of ``unit``.
-
-    ``accepted(start)`` holds. A grid of ``_GRID_STEPS`` steps of ``_GRID_STEP`` units is
-    followed by doubling steps until three in a row are rejected; the last accepted point
-    and the next rejected one bracket the crossing, which bisection then locates. Returns
-    an infinite limit when even the largest step is accepted.
-    """
-    multipliers = [i * _GRID_STEP for i in range(1, _GRID_STEPS + 1)]
-    multipliers += [multipliers[-1] * 2.0**i for i in range(1, _MAX_DOUBLINGS + 1)]
-    last_in, first_out, outside_run = 0.0, float("nan"), 0
-    for i, m in enumerate(multipliers):
-        if accepted(start + m * unit):
-            last_in, first_out, outside_run = m, float("nan"), 0
+    for unit in (-design.se, design.se):
+        accepted = _exceed_counts(design, moments, h_hat + steps * unit) >= need
+        last = int(np.flatnonzero(accepted)[-1])
+        if last == steps.size - 1:
+            ends.append(float(np.copysign(np.inf, unit)))
             continue
-        if np.isnan(first_out):
-            first_out = m
-        outside_run += 1
-        if i >= _GRID_STEPS and outside_run >= 3:
-            break
-    if np.isnan(first_out):
-        return float(np.copysign(np.inf, unit))
-    lo, hi = last_in, first_out
-    for _ in range(_BISECTIONS):
-        mid = 0.5 * (lo + hi)
-        if hi - lo <= 1e-13 * max(1.0, hi) or mid in (lo, hi):
-            break
-        if accepted(start + mid * unit):
-            lo = mid
-        else:
-            hi = mid
-    return start + 0.5 * (lo + hi) * unit
+        lo, hi = steps[last], steps[last + 1]
+        for _ in range(_BISECTIONS):
+            mid = 0.5 * (lo + hi)
+            if hi - lo <= 1e-13 * max(1.0, hi) or mid in (lo, hi):
+                break
+            if _exceed_counts(design, moments, np.array([h_hat + mid * unit]))[0] >= need:
+                lo = mid
+            else:
+                hi = mid
+        ends.append(h_hat + 0.5 * (lo + hi) * unit)
+    return min(ends), max(ends)
