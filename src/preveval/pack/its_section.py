@@ -1,0 +1,248 @@
+"""Report section of an interrupted time series analysis.
+
+Turns an :class:`~preveval.methods.its.ItsResult` into a :class:`Section`: a plain-English
+headline for a partnership board, explanation, technical details, warnings, tables and
+figures (drawn with :class:`matplotlib.figure.Figure`, no pyplot state, Agg canvas). Never
+fits a model.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+
+from preveval.methods.its import ItsResult
+from preveval.pack.section import FigureItem, Section, TableItem
+from preveval.results import Estimate
+from preveval.spec.models import Indicator, ItsAnalysis
+
+__all__ = ["its_section", "plot_its", "plot_residual_acf"]
+
+_UNIT = {12.0: "month", 4.0: "quarter", 1.0: "year", 365.25: "day", 52.1775: "week"}
+
+
+def _pct(x: float) -> str:
+    v = abs(x) * 100
+    return f"{v:.0f}%" if v >= 5 else (f"{v:.1f}%" if v >= 0.5 else f"{v:.2f}%")
+
+
+def _num(x: float) -> str:
+    v = abs(x)
+    if v >= 100:
+        return f"{v:,.0f}"
+    if v >= 10:
+        return f"{v:.1f}"
+    return f"{v:.2g}" if v < 1 else f"{v:.2f}"
+
+
+def _lower(label: str) -> str:
+    return label[:1].lower() + label[1:] if label[:2] != label[:2].upper() else label
+
+
+def _what(result: ItsResult, spec: ItsAnalysis) -> str:
+    when = ", ".join(f"{k} ({v})" if k else v for k, v in result.interventions.items())
+    return f"the initiative started in {when}" if len(result.interventions) == 1 else f"the interventions started ({when})"
+
+
+def headline(result: ItsResult, indicator: Indicator, spec: ItsAnalysis) -> str:
+    """One plain-English sentence: the size, direction and certainty of the headline effect."""
+    e: Estimate = result.effect
+    label = _lower(indicator.label)
+    ref = "the comparison series and the earlier trends predict" if spec.comparison is not None else "the earlier trend predicts"
+    unit = _UNIT.get(result.periods_per_year, "period")
+    slope = e.term.endswith("slope_change")
+    start = f"After {_what(result, spec)}, "
+    if e.ci_low is None or e.ci_high is None:
+        return start + f"the change in {label} could not be estimated with a confidence interval."
+    down = e.estimate < 0
+    desired = (down and indicator.desired == "decrease") or (not down and indicator.desired == "increase")
+    if result.scale == "log":
+        lo, hi = sorted((math.exp(e.ci_low) - 1, math.exp(e.ci_high) - 1))
+        size = math.exp(e.estimate) - 1
+
+        def rng(a: float, b: float) -> str:
+            def one(v: float) -> str:
+                return f"a {_pct(v)} {'fall' if v < 0 else 'rise'}"
+            return f"{one(a)} to {one(b)}"
+
+        if slope:
+            change = f"the trend in {label} became about {_pct(size)} {'lower' if down else 'higher'} per {unit}"
+        else:
+            change = f"{label} were about {_pct(size)} {'lower' if down else 'higher'}"
+        if e.excludes_zero():
+            a, b = sorted((abs(lo), abs(hi)))
+            s = start + f"{change} (95% CI {_pct(a)} to {_pct(b)}) than {ref}"
+        else:
+            s = start + f"{change} than {ref}, but this is uncertain: the data fit anything from {rng(lo, hi)} (95% CI), so we cannot tell whether the initiative made a difference"
+    else:
+        per = f" per {result.rate_per:,.0f}" if result.rate_per else ""
+        units = f" {indicator.unit_label}" if indicator.unit_label else ""
+        if slope:
+            change = f"the trend in {label} changed by about {_num(e.estimate)}{units}{per} per {unit} ({'down' if down else 'up'})"
+        else:
+            change = f"{label} were about {_num(e.estimate)}{units}{per} {'lower' if down else 'higher'}"
+        if e.excludes_zero():
+            a, b = sorted((abs(e.ci_low), abs(e.ci_high)))
+            s = start + f"{change} (95% CI {_num(a)} to {_num(b)}) than {ref}"
+        else:
+            s = start + f"{change} than {ref}, but this is uncertain: the 95% CI runs from {_num(e.ci_low) if e.ci_low >= 0 else '-' + _num(e.ci_low)} to {_num(e.ci_high) if e.ci_high >= 0 else '-' + _num(e.ci_high)}, so we cannot tell whether the initiative made a difference"
+    if e.excludes_zero():
+        s += "; this is the direction the initiative aims for" if desired else "; this is the opposite of what the initiative aims for"
+    return s + "."
+
+
+def _paragraphs(result: ItsResult, indicator: Indicator, spec: ItsAnalysis) -> list[str]:
+    out = [
+        "An interrupted time series compares what happened after the initiative started with what the trend "
+        f"before it predicts would have happened anyway. The model used {result.n_obs} periods "
+        f"({result.n_pre} before and {result.n_post} after the start"
+        + (f"; {result.n_excluded} phase-in periods left out" if result.n_excluded else "")
+        + ")."
+    ]
+    if result.trend_ratio_per_year is not None and result.trend_ratio_per_year_ci is not None:
+        r = result.trend_ratio_per_year
+        out.append(
+            f"Before the initiative, {_lower(indicator.label)} were {'rising' if r > 1 else 'falling'} by about "
+            f"{_pct(r - 1)} a year (95% CI {result.trend_ratio_per_year_ci.ci_low:.3f} to "
+            f"{result.trend_ratio_per_year_ci.ci_high:.3f} as a ratio per year)."
+        )
+    elif result.trend is not None:
+        out.append(f"Before the initiative the underlying trend was {result.trend.estimate:+.3g} per year.")
+    p = result.prevented
+    if p is not None:
+        what = "interval for the expected number" if p.interval == "mean" else "interval including year-to-year chance variation"
+        if p.total >= 0:
+            out.append(
+                f"Over the {p.years:.1f} years after the start there were about {p.total:,.0f} fewer events than expected "
+                f"without the initiative (95% {what}: {p.ci_low:,.0f} to {p.ci_high:,.0f}), about {p.per_year:,.0f} a year."
+            )
+        else:
+            out.append(
+                f"Over the {p.years:.1f} years after the start there were about {-p.total:,.0f} more events than expected "
+                f"without the initiative (95% {what}: {p.ci_low:,.0f} to {p.ci_high:,.0f} prevented; negative means more events)."
+            )
+    if result.placebo_share is not None:
+        out.append(
+            f"Placebo check: re-fitting with a false start date at every feasible earlier period, {result.placebo_share:.0%} "
+            "of the placebo effects were as large as the real one (a small share supports a real change)."
+        )
+    return out
+
+
+def _details(result: ItsResult, spec: ItsAnalysis) -> list[str]:
+    d = [
+        f"Model: {result.specification}.",
+        f"Estimator: {result.estimator}; family: {result.family}; link: {result.link}; errors: {result.errors}.",
+        f"Offset: {'log(' + spec.offset + ')' if spec.offset and result.family != 'gaussian' else (spec.offset + ' (outcome as a rate per ' + f'{spec.rate_per:,.0f})' if spec.offset else 'none')}.",
+        f"Standard errors: {result.se_type}. Confidence intervals: 95% Wald, {result.ci_type}.",
+        f"Observations in the fit: {result.n_obs}; residual df: {result.df_resid:g}." if result.df_resid is not None else f"Observations: {result.n_obs}.",
+    ]
+    if result.dispersion is not None:
+        name = {"gaussian": "residual variance", "quasipoisson": "dispersion (Pearson chi-square / df)"}.get(result.family, "scale")
+        d.append(f"Scale: {name} = {result.dispersion:.4g}.")
+    if result.nb_alpha is not None:
+        d.append(f"Negative binomial dispersion alpha (ML) = {result.nb_alpha:.4g} (theta = {1 / result.nb_alpha:.4g}).")
+    if result.ar_params:
+        d.append("AR coefficients: " + ", ".join(f"{x:.3f}" for x in result.ar_params) + ".")
+    if result.aic is not None:
+        d.append(f"AIC: {result.aic:.2f}.")
+    for g in result.diagnostics:
+        d.append(f"Diagnostic {g.name}: {g.status} — {g.reason}.")
+    return d
+
+
+def plot_its(result: ItsResult, indicator: Indicator, spec: ItsAnalysis) -> Figure:
+    """Observed points, fitted line, counterfactual with its 95% band, intervention lines."""
+    s: pd.DataFrame = result.series
+    x = pd.PeriodIndex(s["period"]).to_timestamp()
+    fig = Figure(figsize=(8, 4.5), dpi=100)
+    FigureCanvasAgg(fig)
+    ax = fig.add_subplot(1, 1, 1)
+    first = min(pd.Period(v) for v in result.interventions.values())
+    post = (pd.PeriodIndex(s["period"]) >= first)
+    ax.scatter(x, s["observed"], s=14, color="#555555", label="Observed", zorder=3)
+    if "comparison_observed" in s:
+        ax.scatter(x, s["comparison_observed"], s=10, marker="x", color="#999999", label="Comparison observed", zorder=2)
+        ax.plot(x, s["comparison_fitted"], color="#999999", lw=1, label="Comparison fitted")
+    for i, seg in enumerate((~post, post)):
+        ax.plot(x[seg], s["fitted"][seg], color="#1f77b4", lw=2, label="Fitted" if i == 0 else None)
+    ax.plot(x[post], s["counterfactual"][post], color="#d62728", lw=1.5, ls="--", label="Without the initiative (counterfactual)")
+    ax.fill_between(x[post], s["cf_low"][post], s["cf_high"][post], color="#d62728", alpha=0.15, lw=0, label="95% CI of the counterfactual")
+    for k, v in result.interventions.items():
+        ax.axvline(pd.Period(v).to_timestamp(), color="black", ls=":", lw=1)
+        ax.annotate(k or "start", (pd.Period(v).to_timestamp(), 1.0), xycoords=("data", "axes fraction"), xytext=(3, -12), textcoords="offset points", fontsize=8)
+    ylab = indicator.label + (f" per {result.rate_per:,.0f}" if result.rate_per else "")
+    ax.set_ylabel(ylab)
+    ax.set_xlabel("Period")
+    ax.set_title(f"{indicator.label}: before and after the initiative")
+    ax.legend(fontsize=7, loc="best", frameon=False)
+    ax.grid(alpha=0.3)
+    fig.tight_layout()
+    return fig
+
+
+def plot_residual_acf(result: ItsResult) -> Figure | None:
+    """Bar chart of the residual autocorrelations with the ±1.96/√n band."""
+    a = result.residual_acf
+    if a is None or len(a) == 0:
+        return None
+    fig = Figure(figsize=(6, 3), dpi=100)
+    FigureCanvasAgg(fig)
+    ax = fig.add_subplot(1, 1, 1)
+    ax.vlines(a["lag"], 0, a["acf"], color="#1f77b4", lw=3)
+    ax.axhline(0, color="black", lw=0.8)
+    ax.axhline(float(a["upper"].iloc[0]), color="grey", ls="--", lw=1)
+    ax.axhline(float(a["lower"].iloc[0]), color="grey", ls="--", lw=1)
+    ax.set_xlabel("Lag (periods)")
+    ax.set_ylabel("Autocorrelation of residuals")
+    ax.set_title("Residual autocorrelation (dashed: 95% band for no autocorrelation)")
+    ax.title.set_fontsize(9)
+    fig.tight_layout()
+    return fig
+
+
+def its_section(result: ItsResult, indicator: Indicator, spec: ItsAnalysis) -> Section:
+    """Build the report section of an ITS analysis.
+
+    Parameters
+    ----------
+    result : ItsResult
+    indicator : Indicator
+    spec : ItsAnalysis
+
+    Returns
+    -------
+    Section
+        Headline, paragraphs, details, warnings, the coefficient table, the series table
+        (not shown), the sensitivity table (when computed) and the figures.
+    """
+    sec = Section(id=result.id, title=f"Interrupted time series: {indicator.label}")
+    sec.headline = headline(result, indicator, spec)
+    sec.paragraphs = _paragraphs(result, indicator, spec)
+    sec.details = _details(result, spec)
+    sec.warnings = list(result.warnings)
+    coef = result.coefficient_frame()
+    if result.scale == "log":
+        coef["ratio"] = np.exp(coef["estimate"])
+        coef["ratio_ci_low"] = np.exp(coef["ci_low"])
+        coef["ratio_ci_high"] = np.exp(coef["ci_high"])
+    sec.tables.append(TableItem(f"{result.id}-coefficients", f"Coefficients of the ITS model ({'log scale; ratio = exp' if result.scale == 'log' else 'outcome scale'})", coef))
+    if result.sensitivity is not None and len(result.sensitivity):
+        sec.tables.append(TableItem(f"{result.id}-sensitivity", "Headline effect under alternative specifications and placebo start dates", result.sensitivity))
+    sec.tables.append(TableItem(f"{result.id}-series", "Observed, fitted and counterfactual values per period", result.series, show=False))
+    sec.figures.append(
+        FigureItem(
+            f"{result.id}-its",
+            f"{indicator.label}: observed (points), fitted (line) and expected without the initiative (dashed, with 95% band).",
+            plot_its(result, indicator, spec),
+            alt=sec.headline,
+        )
+    )
+    acf_fig = plot_residual_acf(result)
+    if acf_fig is not None:
+        sec.figures.append(FigureItem(f"{result.id}-residual-acf", "Autocorrelation of the model's residuals.", acf_fig, alt="Residual autocorrelation by lag"))
+    return sec
