@@ -9,7 +9,6 @@ from preveval.contribution.assess import (
     ContributionResult,
     EvidenceRecord,
     assess_contribution,
-    format_probability,
     plain_sentence,
     resolve_evidence,
 )
@@ -54,6 +53,7 @@ from preveval.contribution.tracing import (
     TypeThresholds,
     classify_evidence,
     confidence_label,
+    format_probability,
     likelihood_ratio,
     prior_sensitivity,
     trace_contribution,

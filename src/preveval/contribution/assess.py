@@ -21,6 +21,7 @@ from preveval.contribution.tracing import (
     TracedItem,
     TracingResult,
     TypeThresholds,
+    format_probability,
     trace_contribution,
 )
 from preveval.results import to_plain
@@ -178,16 +179,6 @@ def plain_sentence(label: str, posterior: float, claim: str) -> str:
     c = c if len(c) > 1 and c[1].isupper() else c[:1].lower() + c[1:]
     return f"The evidence makes it {label} (posterior {format_probability(posterior)}) that {c}."
 
-
-def format_probability(p: float) -> str:
-    """Two decimals, or three near 0 and 1 so 0.996 is not shown as 1.00."""
-    if 0.005 <= p < 0.995:
-        return f"{p:.2f}"
-    if p > 0.9995 and p < 1.0:
-        return "> 0.999"
-    if 0.0 < p < 0.0005:
-        return "< 0.001"
-    return f"{p:.3f}"
 
 
 def assess_contribution(

@@ -35,6 +35,7 @@ from preveval.contribution.tracing import (
     EVIDENCE_TYPE_NAMES,
     TracedItem,
     TracingResult,
+    format_probability,
     likelihood_ratio,
 )
 from preveval.spec.models import LogicModel, RivalExplanation
@@ -314,7 +315,7 @@ def contribution_story(
         parts.append("No evidence with known results was weighed, so confidence stays at the prior.")
     parts.append(
         f"Starting from a prior of {tracing.prior:.2f}, the evidence makes it {tracing.label} "
-        f"(posterior {tracing.posterior:.2f}) that {_lower_first(claim.rstrip('.'))}."
+        f"(posterior {format_probability(tracing.posterior)}) that {_lower_first(claim.rstrip('.'))}."
     )
     if rivals:
         by = {k: [r.description for r in rivals if r.status == k] for k in RIVAL_STATUS_WORDS}

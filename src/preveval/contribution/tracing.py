@@ -133,6 +133,17 @@ def confidence_label(probability: float) -> str:
     return CONFIDENCE_SCALE[-1][1]  # pragma: no cover - 0.0 always matches
 
 
+def format_probability(p: float) -> str:
+    """Two decimals, or three near 0 and 1 so 0.996 is not shown as 1.00."""
+    if 0.005 <= p < 0.995:
+        return f"{p:.2f}"
+    if p > 0.9995 and p < 1.0:
+        return "> 0.999"
+    if 0.0 < p < 0.0005:
+        return "< 0.001"
+    return f"{p:.3f}"
+
+
 # ------------------------------------------------------------------------------ updating
 
 
