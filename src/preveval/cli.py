@@ -25,7 +25,7 @@ app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_
 library_app = typer.Typer(no_args_is_help=True, help="Browse the initiative library.")
 app.add_typer(library_app, name="library")
 
-out = Console(highlight=False)
+out = Console(highlight=False, soft_wrap=True)
 err = Console(stderr=True, highlight=False, soft_wrap=True)
 
 DebugOpt = Annotated[bool, typer.Option("--debug", help="Show a Python traceback on failure.")]

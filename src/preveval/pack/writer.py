@@ -59,6 +59,9 @@ def write_pack(result: EvaluationResult, out: Path, *, progress: Callable[[str],
     except OSError as exc:
         raise PackError(f"{parent}: cannot create the folder: {exc.strerror}") from None
     tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=parent))
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(tmp, 0o777 & ~umask)  # mkdtemp makes it private; a pack is an ordinary folder
     try:
         _write_into(result, tmp, progress)
         if out.exists():

@@ -1,0 +1,130 @@
+"""End to end: the CLI and the Python API on the worked evaluations and a small example."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import yaml
+from support import ROOT, SHARED, SPEC, series_frame
+from typer.testing import CliRunner
+
+import preveval as pv
+from preveval.cli import app
+
+runner = CliRunner()
+CHECK_PACK = SHARED / "tools" / "check-pack"
+WORKED = sorted(p.parent for p in (ROOT / "evaluations").glob("*/evaluation.yaml"))
+
+
+def check_pack(pack: Path) -> None:
+    proc = subprocess.run([sys.executable, str(CHECK_PACK), str(pack)], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+def test_console_script_runs_and_writes_a_pack(evaluation_dir: Path) -> None:
+    pack = evaluation_dir / "out" / "pack"
+    proc = subprocess.run(["preveval", "run", str(evaluation_dir / "evaluation.yaml"), "--out", str(pack)],
+                          capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    check_pack(pack)
+    doc = json.loads((pack / "results.json").read_text())
+    eff = doc["analyses"]["its-events"]["effect"]
+    assert eff["term"] == "level_change" and eff["scale"] == "log"
+    # the simulated drop is exp(-0.2) = 0.82: the CI should cover it
+    assert eff["ci_low"] < -0.2 < eff["ci_high"]
+    html = (pack / "report.html").read_text()
+    assert "data:image/png;base64," in html and "<script" not in html
+    assert not [p for p in pack.parent.iterdir() if p.name.startswith(".")]
+
+
+def test_running_twice_gives_identical_results_json(evaluation_dir: Path) -> None:
+    ev = pv.load(evaluation_dir / "evaluation.yaml")
+    a = ev.run().write_pack(evaluation_dir / "a")
+    b = pv.load(evaluation_dir / "evaluation.yaml").run().write_pack(evaluation_dir / "b")
+    assert (a / "results.json").read_bytes() == (b / "results.json").read_bytes()
+    assert sorted(p.name for p in (a / "figures").iterdir()) == sorted(p.name for p in (b / "figures").iterdir())
+
+
+def test_rerun_replaces_an_existing_pack(evaluation_dir: Path) -> None:
+    pack = evaluation_dir / "pack"
+    res = pv.load(evaluation_dir / "evaluation.yaml").run()
+    res.write_pack(pack)
+    (pack / "figures" / "stale.png").write_bytes(b"x")
+    res.write_pack(pack)
+    assert not (pack / "figures" / "stale.png").exists()
+    check_pack(pack)
+
+
+def test_validate_and_version(evaluation_dir: Path) -> None:
+    r = runner.invoke(app, ["validate", str(evaluation_dir / "evaluation.yaml")])
+    assert r.exit_code == 0 and "is valid" in r.stdout
+    r = runner.invoke(app, ["--version"])
+    assert r.exit_code == 0 and r.stdout.strip() == f"preveval {pv.__version__}"
+
+
+def test_schema_is_json_schema() -> None:
+    r = runner.invoke(app, ["schema"])
+    assert r.exit_code == 0
+    doc = json.loads(r.stdout)
+    assert doc["additionalProperties"] is False
+    assert {"schema_version", "initiative", "indicators", "data", "analyses"} <= set(doc["properties"])
+
+
+def test_python_api_from_dict_leaves_the_frame_alone() -> None:
+    frame = series_frame()
+    original = frame.copy()
+    spec = yaml.safe_load(SPEC.replace("intervention: 2019-01", "intervention: '2019-01'"))
+    ev = pv.from_dict(spec, frame)
+    res = ev.run()
+    pd.testing.assert_frame_equal(frame, original)
+    summary = res.summary()
+    assert list(summary["analysis"]) == ["its-events"]
+    assert res.analyses["its-events"].coefficient_frame()["term"].tolist()[:2] == ["const", "time"] or \
+        "level_change" in res.analyses["its-events"].coefficient_frame()["term"].tolist()
+    html = res._repr_html_()
+    assert "Test initiative" in html and "<table" in html
+    assert res.to_dict()["analyses"]["its-events"]["method"] == "its"
+
+
+def test_python_api_errors_are_raised_with_issues() -> None:
+    spec = yaml.safe_load(SPEC)
+    spec["analyses"][0]["family"] = "poison"
+    with pytest.raises(pv.SpecError) as exc:
+        pv.from_dict(spec, series_frame())
+    assert exc.value.issues[0].path == "analyses[0].family"
+    assert "did you mean 'poisson'" in exc.value.issues[0].format()
+
+
+def test_excel_and_parquet_read_like_csv(evaluation_dir: Path) -> None:
+    base = pv.load(evaluation_dir / "evaluation.yaml").run().to_dict()["analyses"]
+    frame = series_frame()
+    for suffix in (".xlsx", ".parquet"):
+        path = evaluation_dir / f"data{suffix}"
+        frame.to_excel(path, index=False) if suffix == ".xlsx" else frame.to_parquet(path, index=False)
+        text = (evaluation_dir / "evaluation.yaml").read_text().replace("data.csv", f"data{suffix}")
+        (evaluation_dir / f"eval{suffix}.yaml").write_text(text)
+        got = pv.load(evaluation_dir / f"eval{suffix}.yaml").run().to_dict()["analyses"]
+        assert got == base
+
+
+def test_report_escapes_user_text(evaluation_dir: Path) -> None:
+    text = (evaluation_dir / "evaluation.yaml").read_text().replace(
+        "name: Police Scotland", "name: \"<script>alert('x')</script>\"")
+    (evaluation_dir / "evaluation.yaml").write_text(text)
+    pack = pv.load(evaluation_dir / "evaluation.yaml").run().write_pack(evaluation_dir / "pack")
+    assert "<script>" not in (pack / "report.html").read_text()
+    assert "<script>" not in (pack / "report.md").read_text()
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("folder", WORKED, ids=[p.name for p in WORKED])
+def test_worked_evaluations_produce_complete_packs(folder: Path, tmp_path: Path) -> None:
+    r = runner.invoke(app, ["run", str(folder / "evaluation.yaml"), "--out", str(tmp_path / "pack")])
+    assert r.exit_code == 0, r.output
+    check_pack(tmp_path / "pack")
+    assert (tmp_path / "pack" / "report.html").stat().st_size > 10_000
