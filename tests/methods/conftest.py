@@ -88,3 +88,9 @@ def panel() -> pd.DataFrame:
 def unbalanced_panel() -> pd.DataFrame:
     """Staggered, unbalanced (15% rows dropped) panel with singletons possible."""
     return simulate_panel(80, 10, seed=7, staggered=True, drop_share=0.15)
+
+
+@pytest.fixture
+def simulate():
+    """The simulator itself (:func:`simulate_panel`), for tests that need other settings."""
+    return simulate_panel

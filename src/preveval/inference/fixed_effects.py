@@ -526,7 +526,7 @@ def fit_fepois(
     vcov: str = "CR1",
     protect: Sequence[str] = (),
     drop_singletons: bool = True,
-    tol: float = 1e-10,
+    tol: float = 1e-12,
     fixef_tol: float = 1e-12,
     maxiter: int = 100,
 ) -> FeFit:

@@ -193,7 +193,7 @@ def prepare(
         if col is not None:
             needed.append(col)
     needed = list(dict.fromkeys(needed))
-    complete = frame[needed].notna().all(axis=1).to_numpy()
+    complete = frame[needed].notna().all(axis=1).to_numpy().copy()
     if spec.weights is not None:
         complete &= pd.to_numeric(frame[spec.weights]).to_numpy(dtype=float, na_value=np.nan) > 0
     if not complete.all():
