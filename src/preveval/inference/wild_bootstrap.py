@@ -46,10 +46,6 @@ WEBB_POINTS = np.concatenate(
 )
 RADEMACHER_POINTS = np.array([-1.0, 1.0])
 
-# Bootstrap t statistics within this relative distance of the sample t statistic are ties
-# (they arise exactly for the draws v = +1 and v = -1, which reproduce the sample) and, as
-# in the strict inequality of wildboottest, do not count as exceeding it.
-_TIE_RTOL = 1e-9
 # Work on blocks of about this many cluster-by-draw cells at a time.
 _BLOCK_CELLS = 1 << 20
 # Test-inversion search: a fine grid of standard-error steps, then doubling steps.
@@ -61,15 +57,15 @@ _BISECTIONS = 200
 
 @dataclass(frozen=True)
 class WildBootstrapResult:
-    """Outcome of :func:`wild_cluster_bootstrap`.
+    r"""Outcome of :func:`wild_cluster_bootstrap`.
 
     Attributes
     ----------
     t_stat : float
-        Cluster-robust (CR1) t statistic of :math:`H_0: \\beta_j = \\beta_j^0`.
+        Cluster-robust (CR1) t statistic of :math:`H_0: \beta_j = \beta_j^0`.
     p_value : float
         Symmetric bootstrap p-value, the share of replications with
-        :math:`|t^*_b| > |t|`.
+        :math:`|t^*_b| \ge |t|`.
     ci_low, ci_high : float
         Limits of the confidence interval from inverting the bootstrap test; may be
         infinite when the test never rejects on that side (few clusters).
@@ -112,8 +108,14 @@ class _Design:
 
 @dataclass(frozen=True)
 class _Moments:
-    """Per-draw numerator and denominator pieces, quadratic in h = null - delta."""
+    r"""Per-draw numerator and denominator pieces, quadratic in h = null - delta.
 
+    ``tie`` marks draws constant across clusters (:math:`v = c\mathbf{1}`): they give
+    :math:`t^* = \operatorname{sign}(c)\, t` exactly at every null, so they are ties whatever
+    the rounding, and are counted as such without comparing.
+    """
+
+    tie: np.ndarray
     num0: np.ndarray
     num1: np.ndarray
     d00: np.ndarray
@@ -161,8 +163,13 @@ def wild_cluster_bootstrap(
 
     so a replication costs :math:`O(Gk)`. The sample statistic is
     :math:`t = (\hat\beta_j - \beta_j^0)/\hat\sigma_{CR1}` and the p-value is symmetric,
-    :math:`p = B^{-1}\sum_b 1\{|t^*_b| > |t|\}`, the definition used by the
-    ``wildboottest`` package (ties, which occur for :math:`v = \pm 1`, do not count).
+    :math:`p = B^{-1}\sum_b 1\{|t^*_b| \ge |t|\}`. The ``wildboottest`` package and
+    boottest count :math:`|t^*_b| > |t|`; the two agree on every draw except exact ties,
+    which occur only for draws constant across clusters (:math:`v = c\mathbf{1}`, which
+    reproduce :math:`\pm t`; :math:`v = \pm 1` for Rademacher weights). Those packages
+    leave ties to floating-point rounding; here they count, so that results do not depend
+    on rounding and an enumerated test is never anti-conservative (:math:`p \ge 2/2^G`, as
+    in a randomisation test).
 
     The confidence interval is :math:`\{\delta : p(\delta) \ge 1 - \text{level}\}`. As
     :math:`s_g`, :math:`c_g` are linear in the hypothesised value :math:`\delta`, the
@@ -440,28 +447,29 @@ def _moments(
         num1 = design.c_slope @ v
         z0 = design.c_null[:, None] * v - design.q @ (design.s_null @ v)
         z1 = design.c_slope[:, None] * v - design.q @ (design.s_slope @ v)
-        parts.append((num0, num1, np.sum(z0 * z0, 0), np.sum(z0 * z1, 0), np.sum(z1 * z1, 0)))
+        tie = np.all(v == v[:1], axis=0)
+        parts.append((tie, num0, num1, np.sum(z0 * z0, 0), np.sum(z0 * z1, 0), np.sum(z1 * z1, 0)))
         if progress is not None:
             progress(min(start + step, reps), reps)
-    num0, num1, d00, d01, d11 = (np.concatenate(p) for p in zip(*parts, strict=True))
-    return _Moments(num0=num0, num1=num1, d00=d00, d01=d01, d11=d11)
+    tie, num0, num1, d00, d01, d11 = (np.concatenate(p) for p in zip(*parts, strict=True))
+    return _Moments(tie=tie, num0=num0, num1=num1, d00=d00, d01=d01, d11=d11)
 
 
 def _exceed_counts(design: _Design, moments: _Moments, h: np.ndarray) -> np.ndarray:
-    """Number of draws with :math:`|t^*_b| > |t|` at each null ``delta = null - h``."""
+    r"""Number of draws with :math:`|t^*_b| \ge |t|` at each null ``delta = null - h``."""
     h = np.atleast_1d(np.asarray(h, dtype=float))
     reps = moments.num0.size
     counts = np.empty(h.size, dtype=np.int64)
     step = max(1, _BLOCK_CELLS // reps)
     for start in range(0, h.size, step):
         hb = h[start : start + step, None]
-        # |t*| > |t| (1 + tol)  <=>  num^2 > t^2 (1 + tol)^2 m den, without roots or division;
-        # den <= 0 (rounding) makes t* infinite, which exceeds unless num = 0 as well.
-        bound = (design.a0 + hb) ** 2 * ((1.0 + _TIE_RTOL) ** 2 * design.ssc / design.se**2)
+        # |t*| >= |t|  <=>  num^2 >= t^2 m den: no roots or division; den <= 0 (rounding)
+        # makes t* infinite, which always reaches |t|.
+        bound = (design.a0 + hb) ** 2 * (design.ssc / design.se**2)
         num = moments.num0 + hb * moments.num1
         den = moments.d00 + hb * (2.0 * moments.d01 + hb * moments.d11)
         with np.errstate(over="ignore", invalid="ignore"):
-            exceed = num * num > bound * np.maximum(den, 0.0)
+            exceed = (num * num >= bound * np.maximum(den, 0.0)) | moments.tie
         counts[start : start + step] = np.count_nonzero(exceed, axis=1)
     return counts
 
