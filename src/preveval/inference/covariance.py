@@ -152,7 +152,7 @@ def covariance(
         if clusters is None:
             raise ValueError("CR1 needs cluster codes")
         cl = np.asarray(clusters, dtype=np.intp)
-        G = int(np.unique(cl).shape[0])
+        G = int(np.count_nonzero(np.bincount(cl)))
         if G < 2:
             raise EstimationError("cluster-robust standard errors need at least 2 clusters")
         ng = int(cl.max()) + 1

@@ -47,6 +47,7 @@ __all__ = [
     "fit_fepois",
     "fixed_effects_dof",
     "is_nested",
+    "n_levels",
     "singleton_mask",
 ]
 
@@ -79,6 +80,12 @@ def fe_codes(values: object) -> np.ndarray:
     if (codes < 0).any():
         raise ValueError("fixed-effect variable has missing values")
     return codes.astype(np.intp, copy=False)
+
+
+def n_levels(codes: np.ndarray) -> int:
+    """Number of distinct non-negative integer codes (``O(n)``, no sort)."""
+    codes = np.asarray(codes)
+    return 0 if codes.size == 0 else int(np.count_nonzero(np.bincount(codes)))
 
 
 def compact_codes(codes: np.ndarray) -> np.ndarray:
@@ -257,7 +264,7 @@ def absorbed_dof(fe: Sequence[np.ndarray]) -> int:
     """
     if not fe:
         return 0
-    levels = [int(np.unique(c).shape[0]) for c in fe]
+    levels = [n_levels(c) for c in fe]
     total = sum(levels) - (len(fe) - 1)
     if len(fe) >= 2:
         a, b = compact_codes(fe[0]), compact_codes(fe[1])
@@ -272,11 +279,11 @@ def absorbed_dof(fe: Sequence[np.ndarray]) -> int:
 
 def is_nested(fe: np.ndarray, cluster: np.ndarray) -> bool:
     """Whether every level of ``fe`` lies inside a single cluster (FE nested in cluster)."""
-    fe = np.asarray(fe, dtype=np.int64)
-    cluster = np.asarray(cluster, dtype=np.int64)
-    n_levels = np.unique(fe).shape[0]
-    pairs = np.unique(fe * (int(cluster.max()) + 1) + cluster).shape[0]
-    return bool(pairs == n_levels)
+    fe = np.asarray(fe, dtype=np.intp)
+    cluster = np.asarray(cluster)
+    rep = np.empty(int(fe.max()) + 1, dtype=cluster.dtype)
+    rep[fe] = cluster  # one cluster of each level (the last row's)
+    return bool(np.array_equal(rep[fe], cluster))
 
 
 @dataclass(frozen=True)
@@ -319,7 +326,7 @@ def fixed_effects_dof(fe: Sequence[np.ndarray], cluster: np.ndarray | None = Non
     if any(nested):
         for c, nst in zip(fe, nested, strict=True):
             if nst:
-                k -= int(np.unique(c).shape[0]) - 1
+                k -= n_levels(c) - 1
     return FixedEffectsDof(absorbed, nested, k)
 
 

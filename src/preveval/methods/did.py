@@ -27,7 +27,7 @@ import numpy as np
 import pandas as pd
 
 from preveval.errors import EstimationError
-from preveval.inference.fixed_effects import FeFit, fe_codes, fit_feols, fit_fepois
+from preveval.inference.fixed_effects import FeFit, fe_codes, fit_feols, fit_fepois, n_levels
 from preveval.results import AnalysisResult, Diagnostic, Estimate, Ratio, not_json
 from preveval.spec.models import DidAnalysis
 
@@ -305,8 +305,8 @@ def assemble(
         se_type="wild_bootstrap" if extra.get("bootstrap") else fit.cov.kind,
         df_resid=df_for(fit),
         n_clusters=fit.cov.n_clusters,
-        n_units=None if p.unit is None else int(np.unique(p.unit[keep]).shape[0]),
-        n_periods=int(np.unique(p.time[keep]).shape[0]),
+        n_units=None if p.unit is None else n_levels(p.unit[keep]),
+        n_periods=n_levels(p.time[keep] - p.time[keep].min()),
         rate_ratio=ratio,
         description=description,
         **extra,
@@ -340,7 +340,7 @@ def _two_by_two(spec: DidAnalysis, p: Prepared) -> DidResult:
     return assemble(
         spec, p, fit, effect, coefs, desc, bootstrap=boot,
         n_treated_obs=int(treated.sum()),
-        n_treated_units=None if p.unit is None else int(np.unique(p.unit[fit.keep][treated]).shape[0]),
+        n_treated_units=None if p.unit is None else n_levels(p.unit[fit.keep][treated]),
     )
 
 
@@ -395,7 +395,7 @@ def _twfe(spec: DidAnalysis, p: Prepared) -> DidResult:
     tr = (d != 0)[keep]
     return assemble(
         spec, p, fit, effect, coefs, desc, bootstrap=boot, staggered=staggered,
-        n_treated_obs=int(tr.sum()), n_treated_units=int(np.unique(p.unit[keep][tr]).shape[0]),
+        n_treated_obs=int(tr.sum()), n_treated_units=n_levels(p.unit[keep][tr]),
     )
 
 

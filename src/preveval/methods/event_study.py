@@ -30,10 +30,11 @@ from __future__ import annotations
 from dataclasses import replace
 
 import numpy as np
+import pandas as pd
 
 from preveval.errors import EstimationError
 from preveval.inference.covariance import wald_test
-from preveval.inference.fixed_effects import fe_codes
+from preveval.inference.fixed_effects import fe_codes, n_levels
 from preveval.methods import did
 from preveval.results import Estimate
 from preveval.spec.models import DidAnalysis
@@ -68,7 +69,7 @@ def fit_event_study_design(spec: DidAnalysis, p: did.Prepared) -> did.DidResult:
     if not treated_unit.any():
         raise EstimationError(f"no treated units: '{spec.first_treated}' is empty for every row")
     rel = event_time(p.time, first, spec.leads, spec.lags, spec.bin_endpoints)
-    ks = [int(k) for k in np.unique(rel[treated_unit]) if k != -1]
+    ks = sorted(int(k) for k in pd.unique(rel[treated_unit]) if k != -1)
     if not ks:
         raise EstimationError("no relative periods other than the reference period -1 are observed")
     names = [f"rel_time::{k}" for k in ks]
@@ -82,7 +83,7 @@ def fit_event_study_design(spec: DidAnalysis, p: did.Prepared) -> did.DidResult:
             f"{exc}. Event-study coefficients are not identified: with no never-treated units "
             "use bin_endpoints: true or fewer leads/lags"
         ) from exc
-    cohorts = np.unique(first[treated_unit])
+    cohorts = pd.unique(first[treated_unit])
     staggered = cohorts.shape[0] > 1
     if staggered:
         p.warnings.append(
@@ -156,11 +157,10 @@ def fit_event_study_design(spec: DidAnalysis, p: did.Prepared) -> did.DidResult:
         "reference k = -1; att = treated-observation-weighted mean of beta_k for k >= 0 "
         f"(delta-method standard error); {did._se_text(fit, spec)}."
     )
-    tr_units = np.unique(p.unit[keep][treated_unit[keep]])
     return did.assemble(
         spec, p, fit, effect, coefs, desc, bootstrap=boot, staggered=staggered,
         pretrend_test=pretrend, event_study=tuple(table),
-        n_treated_units=int(tr_units.shape[0]),
+        n_treated_units=n_levels(p.unit[keep][treated_unit[keep]]),
         n_treated_obs=int(sum(counts[ks[j]] for j in post)),
     )
 
