@@ -79,6 +79,13 @@ def fit_analysis(ev: Evaluation, a: ItsAnalysis | DidAnalysis) -> AnalysisResult
         from .methods.did import fit_did
 
         result = fit_did(a, ev.frame, outcome=indicator.column, unit=spec.data.unit, time="t")
+        if a.robustness:
+            from .methods.did_robustness import CheckedDidResult, did_robustness
+
+            placebo = {pid: spec.indicator(pid).column for pid in a.placebo_indicators}
+            rob = did_robustness(a, result, ev.frame, outcome=indicator.column, unit=spec.data.unit,
+                                 time="t", placebo_columns=placebo)
+            result = CheckedDidResult.of(result, rob)
     extra = tuple(i.format() if i.level == "error" else i.message for i in ev.warnings
                   if i.path.startswith(f"analyses[{spec.analyses.index(a)}]"))
     if extra:

@@ -296,6 +296,12 @@ class DidAnalysis(Model):
     reps: int = Field(9999, ge=99, le=1_000_000, description="Wild bootstrap replications")
     weights_type: Literal["rademacher", "webb", "auto"] = Field("auto", alias="bootstrap_weights")
     seed: int = 20240101
+    placebo_indicators: tuple[Ident, ...] = Field(
+        (), description="Indicators the initiative should not change, re-fitted as placebo outcomes"
+    )
+    robustness: bool = Field(
+        True, description="Placebo dates in the pre-period, placebo outcomes, leave-one-unit-out and trends"
+    )
 
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 

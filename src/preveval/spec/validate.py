@@ -185,12 +185,18 @@ def rule_unique_ids(spec: EvaluationSpec, pos: Positioned) -> list[Issue]:
 def rule_analysis_indicators(spec: EvaluationSpec, pos: Positioned) -> list[Issue]:
     """Each analysis names an indicator that exists."""
     ids = [i.id for i in spec.indicators]
-    return [
+    out = [
         pos.issue(("analyses", k, "indicator"), f"no indicator has the id '{a.indicator}'",
                   suggest(a.indicator, ids) or f"indicators: {', '.join(ids)}")
         for k, a in enumerate(spec.analyses)
         if a.indicator not in ids
     ]
+    for k, a in enumerate(spec.analyses):
+        for j, pid in enumerate(getattr(a, "placebo_indicators", ())):
+            if pid not in ids:
+                out.append(pos.issue(("analyses", k, "placebo_indicators", j), f"no indicator has the id '{pid}'",
+                                     suggest(pid, ids) or f"indicators: {', '.join(ids)}"))
+    return out
 
 
 def rule_evidence_references(spec: EvaluationSpec, pos: Positioned) -> list[Issue]:
