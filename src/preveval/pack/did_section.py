@@ -109,18 +109,22 @@ def plot_event_study(result: DidResult, indicator: Indicator) -> Figure | None:
     est = tab["estimate"].to_numpy(dtype=float)
     lo = tab["ci_low"].to_numpy(dtype=float)
     hi = tab["ci_high"].to_numpy(dtype=float)
-    pre = x < 0
-    for mask, colour, name in ((pre, "#7b8794", "before the start"), (~pre, "#2f80ed", "after the start")):
+    ref = tab["reference"].to_numpy(dtype=bool)
+    pre = (x < 0) & ~ref
+    post = (x >= 0) & ~ref
+    for mask, colour, name in ((pre, "#7b8794", "before the start"), (post, "#2f80ed", "after the start")):
         ax.errorbar(x[mask], est[mask], yerr=[est[mask] - lo[mask], hi[mask] - est[mask]], fmt="o",
                     color=colour, capsize=3, label=name)
-    ref = tab["reference"].to_numpy(dtype=bool)
     if ref.any():
-        ax.plot(x[ref], est[ref], "o", mfc="white", color="#1d2b36", label="reference period (-1)")
+        ax.plot(x[ref], est[ref], "o", mfc="white", color="#1d2b36", label="reference period (-1), fixed at 0")
+    from matplotlib.ticker import MaxNLocator
+
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.axhline(0, color="black", lw=0.8)
     ax.axvline(-0.5, color="#d64545", ls="--", lw=1)
     scale = "log rate ratio" if result.scale == "log" else indicator.unit_label or "difference"
     ax.set_xlabel("Periods relative to the start of the initiative (binned at the ends)")
-    ax.set_ylabel(f"Effect on {lower_first(indicator.label)[:40]}\n({scale})")
+    ax.set_ylabel(f"Effect ({scale})")
     ax.set_title(f"Event study: {indicator.label[:60]}")
     ax.legend(fontsize=8, frameon=False)
     ax.grid(alpha=0.3)
@@ -133,17 +137,24 @@ def plot_trends(trends: pd.DataFrame, indicator: Indicator, start: int | None) -
     ax = fig.add_subplot()
     t = trends["t"].to_numpy()
     labels = trends["period"].astype(str).to_numpy() if "period" in trends.columns else t.astype(str)
+    window = 12 if len(t) >= 48 else 1
     for col, colour, name in (("mean_treated", "#2f80ed", "Treated units (ever)"),
                               ("mean_comparison", "#7b8794", "Comparison units")):
         if col in trends.columns:
-            ax.plot(t, trends[col].to_numpy(dtype=float), color=colour, lw=1.4, label=name)
+            y = trends[col].to_numpy(dtype=float)
+            if window > 1:
+                ax.plot(t, y, color=colour, lw=0.6, alpha=0.35)
+                smooth = pd.Series(y).rolling(window, center=True, min_periods=window).mean().to_numpy()
+                ax.plot(t, smooth, color=colour, lw=2, label=f"{name}, {window}-period moving average")
+            else:
+                ax.plot(t, y, color=colour, lw=1.6, marker="o", ms=3, label=name)
     if start is not None:
         ax.axvline(start - 0.5, color="#d64545", ls="--", lw=1, label="first start")
     step = max(1, len(t) // 8)
     ax.set_xticks(t[::step], labels[::step], rotation=0, fontsize=8)
     ax.set_xlabel("Period")
-    ax.set_ylabel(f"Mean {lower_first(indicator.label)[:45]}\nper unit")
-    ax.set_title("Treated and comparison units over time (parallel trends?)")
+    ax.set_ylabel(f"Mean per unit ({indicator.unit_label or 'value'})")
+    ax.set_title(f"{indicator.label[:70]}:\ntreated and comparison units over time")
     ax.legend(fontsize=8, frameon=False)
     ax.grid(alpha=0.3)
     return fig
