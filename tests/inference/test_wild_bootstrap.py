@@ -18,6 +18,7 @@ import warnings
 import numpy as np
 import pytest
 import statsmodels.api as sm
+from scipy import stats
 
 from preveval.errors import DataError, EstimationError
 from preveval.inference import wild_bootstrap as wb
@@ -418,13 +419,15 @@ def coverage_study(sizes: np.ndarray, seed: int, simulations: int = COVERAGE_SIM
     """Rejection rate of the true null at 5% and coverage of the 95% interval.
 
     32 clusters, true coefficient 0.5; each simulation redraws the data and the bootstrap
-    seed. Returns (rejection rate, coverage, mean interval width).
+    seed. Returns the bootstrap rejection rate, coverage and mean interval width, and for
+    comparison the rejection rate of the CR1 t test with G - 1 degrees of freedom.
     """
     rng = np.random.default_rng(seed)
     n_clusters = sizes.size
     g = np.repeat(np.arange(n_clusters), sizes)
     n = g.size
-    rejections = covered = 0
+    rejections = covered = wald_rejections = 0
+    critical = stats.t.ppf(0.975, n_clusters - 1)
     widths = []
     for _ in range(simulations):
         x = rng.normal(size=n) + rng.normal(size=n_clusters)[g]
@@ -438,7 +441,9 @@ def coverage_study(sizes: np.ndarray, seed: int, simulations: int = COVERAGE_SIM
         rejections += res.p_value < 0.05
         covered += res.ci_low <= 0.5 <= res.ci_high
         widths.append(res.ci_high - res.ci_low)
-    return rejections / simulations, covered / simulations, float(np.mean(widths))
+        wald_rejections += abs(res.t_stat) > critical
+    share = 1.0 / simulations
+    return rejections * share, covered * share, float(np.mean(widths)), wald_rejections * share
 
 
 @pytest.mark.slow
@@ -450,7 +455,10 @@ def coverage_study(sizes: np.ndarray, seed: int, simulations: int = COVERAGE_SIM
     ],
 )
 def test_monte_carlo_coverage(design, sizes):
-    rejection, coverage, width = coverage_study(sizes, seed=20240101 + sizes.sum())
-    print(f"{design}: rejection {rejection:.4f} coverage {coverage:.4f} width {width:.4f}")
+    rejection, coverage, width, wald = coverage_study(sizes, seed=20240101 + sizes.sum())
+    print(
+        f"{design}: WCR rejection {rejection:.4f}, coverage {coverage:.4f}, width {width:.4f};"
+        f" CR1 t(G-1) rejection {wald:.4f}"
+    )
     assert 0.93 <= coverage <= 0.97
     assert 0.03 <= rejection <= 0.07
