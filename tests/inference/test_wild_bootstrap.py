@@ -399,7 +399,7 @@ def test_collinear_design_is_an_estimation_error():
 
 @pytest.mark.parametrize(
     "kwargs",
-    [{"reps": 0}, {"level": 1.0}, {"weights_type": "mammen"}, {"column": 3}],
+    [{"reps": 0}, {"level": 1.0}, {"weights_type": "mammen"}, {"column": 3}, {"null": np.nan}],
 )
 def test_bad_arguments_raise_value_error(kwargs):
     X, y, g = simulate(10, 1)

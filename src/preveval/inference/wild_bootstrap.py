@@ -224,7 +224,8 @@ def wild_cluster_bootstrap(
     EstimationError
         ``X`` is rank deficient.
     ValueError
-        An argument is out of range (``reps``, ``level``, ``column``, ``weights_type``).
+        An argument is out of range (``reps``, ``level``, ``column``, ``weights_type``,
+        ``null``).
 
     Notes
     -----
@@ -244,7 +245,7 @@ def wild_cluster_bootstrap(
     >>> res.ci_low < 0.5 < res.ci_high
     True
     """
-    _check_arguments(reps, level, weights_type)
+    _check_arguments(reps, level, weights_type, null)
     X, y, codes, n_clusters = _prepare(X, y, cluster, column, weights)
     kind: Literal["rademacher", "webb"]
     if weights_type == "auto":
@@ -279,8 +280,10 @@ def wild_cluster_bootstrap(
     )
 
 
-def _check_arguments(reps: int, level: float, weights_type: str) -> None:
+def _check_arguments(reps: int, level: float, weights_type: str, null: float) -> None:
     """Raise ``ValueError`` for arguments a caller, not the data, got wrong."""
+    if not np.isfinite(null):
+        raise ValueError(f"null must be a finite number, got {null!r}")
     if isinstance(reps, bool) or not isinstance(reps, int | np.integer) or reps < 1:
         raise ValueError(f"reps must be a positive integer, got {reps!r}")
     if not 0.0 < level < 1.0:
