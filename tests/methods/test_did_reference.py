@@ -230,3 +230,16 @@ def test_event_study_matches_pyfixest_i(unbalanced_panel, binned):
     assert_close(r.effect.std_error, np.sqrt(wts @ V[np.ix_(idx, idx)] @ wts))
     assert tab.loc[tab.rel_time == -1, "reference"].item()
     assert set(tab.rel_time) <= set(range(-3, 5))
+
+
+def test_event_study_poisson_matches_fepois(panel):
+    s = spec(design="event_study", first_treated="ft", leads=3, lags=3, family="poisson")
+    r = fit_did(s, panel, outcome="count", unit="unit", time="period")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        m = pf.fepois("count ~ i(rel, ref=-1.0) | unit + period", data=panel.assign(rel=_rel(panel, 3, 3, True)),
+                      vcov={"CRV1": "unit"}, demeaner=MapDemeaner(fixef_tol=1e-12), iwls_tol=1e-12)
+    assert_close([c.estimate for c in r.coefficients], m.coef().values)
+    assert_close([c.std_error for c in r.coefficients], m.se().values)
+    assert r.pretrend_test.distribution == "chi2" and r.pretrend_test.df_denom is None
+    assert r.rate_ratio.estimate == pytest.approx(np.exp(r.effect.estimate))

@@ -431,8 +431,8 @@ def _cov_for(
     k = Xd.shape[1]
     extra = dof.for_cluster if vcov == "CR1" else dof.absorbed
     return covariance(
-        Xd, resid, kind=vcov, weights=w, clusters=clusters, n_params=k + extra, bread_matrix=B
-    )  # type: ignore[arg-type]
+        Xd, resid, kind=vcov, weights=w, clusters=clusters, n_params=k + extra, bread_matrix=B  # type: ignore[arg-type]
+    )
 
 
 def fit_feols(

@@ -36,7 +36,7 @@ from preveval.errors import EstimationError
 from preveval.inference.covariance import wald_test
 from preveval.inference.fixed_effects import fe_codes, n_levels
 from preveval.methods import did
-from preveval.results import Estimate
+from preveval.results import Estimate, Status
 from preveval.spec.models import DidAnalysis
 
 __all__ = ["event_time", "fit_event_study_design", "fit_staggered_design"]
@@ -135,7 +135,7 @@ def fit_event_study_design(spec: DidAnalysis, p: did.Prepared) -> did.DidResult:
         for r, j in enumerate(leads):
             R[r, j] = 1.0
         wt = wald_test(beta, V, R, df_denom=df)
-        status = "pass" if wt.p_value >= 0.05 else "fail"
+        status: Status = "pass" if wt.p_value >= 0.05 else "fail"
         pretrend = did.PretrendTest(
             "pretrend_leads_zero", status,
             f"joint Wald test that the {len(leads)} lead coefficients are zero "
