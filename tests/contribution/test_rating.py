@@ -57,3 +57,13 @@ def test_emmie_summary():
     no_eco = rate_evidence(make_spec(economics=None), {})
     d2 = {d.dimension: d for d in no_eco.emmie}
     assert d2["Economic"].status == "missing" and d2["Effect"].status == "missing"
+
+
+def test_comparison_read_from_analysis_spec_and_pretrend_attribute():
+    from types import SimpleNamespace
+
+    its = result("its-ksi", "its", -0.1, 0.05)
+    assert sms_level(its, SimpleNamespace(comparison=SimpleNamespace(units=("a",)))).level == 3
+    did = result("did-ksi", "did", -0.1, 0.05, design="event_study")
+    object.__setattr__(did, "pretrend_test", Diagnostic("pre-trends", "fail", "F test"))
+    assert any("pre-trend test failed" in c for c in sms_level(did).cautions)

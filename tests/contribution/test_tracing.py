@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 
 import pytest
-from hypothesis import assume, given
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from preveval.contribution.tracing import (
@@ -149,6 +149,7 @@ inner = st.floats(0.01, 0.99, allow_nan=False)
 items_st = st.lists(st.tuples(st.booleans(), inner, inner), min_size=0, max_size=8)
 
 
+@settings(deadline=None, max_examples=200)
 @given(prob, st.lists(st.tuples(st.booleans(), prob, prob), max_size=8))
 def test_posterior_is_probability(prior, raw):
     r = trace_contribution(prior, [item(i, *t) for i, t in enumerate(raw)])
@@ -156,6 +157,7 @@ def test_posterior_is_probability(prior, raw):
     assert all(0.0 <= s.posterior <= 1.0 for s in r.steps)
 
 
+@settings(deadline=None, max_examples=200)
 @given(inner, items_st, st.randoms(use_true_random=False))
 def test_order_does_not_change_final_posterior(prior, raw, rnd):
     its = [item(i, *t) for i, t in enumerate(raw)]
@@ -166,6 +168,7 @@ def test_order_does_not_change_final_posterior(prior, raw, rnd):
     assert a == pytest.approx(b, abs=1e-9)
 
 
+@settings(deadline=None, max_examples=200)
 @given(prior=st.floats(0.01, 0.99), observed=st.booleans(),
        dd=st.tuples(st.floats(0.8, 1.0), st.floats(0.0, 0.2)),
        sw=st.tuples(st.floats(0.01, 0.79), st.floats(0.21, 0.99)))
@@ -181,6 +184,7 @@ def test_doubly_decisive_moves_further_than_straw(prior, observed, dd, sw):
     assert abs(p_dd - prior) >= abs(p_sw - prior) - 1e-12
 
 
+@settings(deadline=None, max_examples=200)
 @given(st.floats(0.01, 0.99), st.floats(0.01, 0.99), st.booleans())
 def test_likelihood_ratio_matches_odds_update(pt, pf, obs):
     prior = 0.37

@@ -87,6 +87,9 @@ class SmsRating:
 
 def _pretrend(result: Any) -> str | None:
     """``pass`` / ``fail`` / other status of a pre-trend diagnostic, if the result has one."""
+    pt = getattr(result, "pretrend_test", None)
+    if pt is not None and getattr(pt, "status", None) is not None:
+        return str(pt.status)
     for d in getattr(result, "diagnostics", ()) or ():
         name = str(getattr(d, "name", "")).lower()
         if ("pre" in name and "trend" in name) or "parallel" in name:
@@ -94,30 +97,32 @@ def _pretrend(result: Any) -> str | None:
     return None
 
 
-def _has_comparison(result: Any) -> bool:
-    for attr in ("comparison", "control_series", "comparison_series", "control"):
-        v = getattr(result, attr, None)
-        if v not in (None, False, "", (), []):
-            return True
+def _has_comparison(result: Any, analysis: Any = None) -> bool:
+    for obj in (result, analysis):
+        for attr in ("comparison", "control_series", "comparison_series"):
+            v = getattr(obj, attr, None)
+            if v not in (None, False, "", (), []):
+                return True
     return False
 
 
-def sms_level(result: Any) -> SmsAnalysisLevel:
+def sms_level(result: Any, analysis: Any = None) -> SmsAnalysisLevel:
     """The SMS level of one analysis from its ``method`` and design attributes.
 
-    Reads, where present: ``design``, ``comparison`` (or ``control_series``),
-    ``diagnostics`` (a pre-trend or parallel-trends check), ``randomised``, ``n_units``.
+    Reads, where present on the result (or on its ``analysis`` spec): ``design``,
+    ``comparison`` (or ``control_series``), ``pretrend_test`` or ``diagnostics`` (a
+    pre-trend / parallel-trends check), ``randomised``, ``n_clusters`` / ``n_units``.
     """
     aid = str(getattr(result, "id", "?"))
     method = str(getattr(result, "method", "")).lower()
-    design = getattr(result, "design", None)
+    design = getattr(result, "design", None) or getattr(analysis, "design", None)
     cautions: list[str] = []
     if getattr(result, "randomised", False) or method in _RANDOMISED:
         return SmsAnalysisLevel(aid, method, 5, "the initiative was assigned at random")
     if method in _QUASI_RANDOM:
         return SmsAnalysisLevel(aid, method, 4, "the design exploits as-if random assignment "
                                 "(a discontinuity or an instrument)")
-    if method == "its" and not _has_comparison(result):
+    if method == "its" and not _has_comparison(result, analysis):
         return SmsAnalysisLevel(
             aid, method, 2,
             "an interrupted time series without a comparison series: the trend before the start "
@@ -138,9 +143,9 @@ def sms_level(result: Any) -> SmsAnalysisLevel:
         elif pt == "fail":
             cautions.append(f"{aid}: the pre-trend test failed; treated and comparison units were "
                             "already diverging, so the comparison may not be a fair counterfactual")
-        n_units = getattr(result, "n_units", None)
+        n_units = getattr(result, "n_clusters", None) or getattr(result, "n_units", None)
         if isinstance(n_units, int) and n_units < 10:
-            cautions.append(f"{aid}: only {n_units} units; inference with few clusters is fragile")
+            cautions.append(f"{aid}: only {n_units} units or clusters; inference with few clusters is fragile")
         return SmsAnalysisLevel(aid, method, 3, reason, tuple(cautions))
     if method in _BEFORE_AFTER:
         return SmsAnalysisLevel(aid, method, 2, "before and after without a comparison")
@@ -149,9 +154,14 @@ def sms_level(result: Any) -> SmsAnalysisLevel:
     return SmsAnalysisLevel(aid, method, None, f"method '{method}' is not rated")
 
 
-def rate_design(results: Sequence[Any]) -> SmsRating:
-    """The SMS level of the evaluation: the strongest design among the analyses run."""
-    per = tuple(sms_level(r) for r in results if r is not None)
+def rate_design(results: Sequence[Any], analyses: Sequence[Any] = ()) -> SmsRating:
+    """The SMS level of the evaluation: the strongest design among the analyses run.
+
+    ``analyses`` (the spec's analyses) supply design details the results do not carry,
+    such as an ITS ``comparison`` series.
+    """
+    by_id = {getattr(a, "id", None): a for a in analyses}
+    per = tuple(sms_level(r, by_id.get(getattr(r, "id", None))) for r in results if r is not None)
     rated = [p for p in per if p.level is not None]
     cautions = tuple(c for p in per for c in p.cautions)
     if not rated:
@@ -283,7 +293,7 @@ def emmie_summary(
     ``economics`` an :class:`~preveval.contribution.economics.EconomicsResult` or ``None``.
     """
     rs = [r for r in (results.values() if isinstance(results, Mapping) else results) if r is not None]
-    sms = sms or rate_design(rs)
+    sms = sms or rate_design(rs, getattr(spec, "analyses", ()))
     return (
         _effect(rs, sms),
         _mechanism(links),
@@ -302,5 +312,5 @@ def rate_evidence(
 ) -> EvidenceRating:
     """SMS level of the designs run and the EMMIE summary."""
     rs = [r for r in (results.values() if isinstance(results, Mapping) else results) if r is not None]
-    sms = rate_design(rs)
+    sms = rate_design(rs, getattr(spec, "analyses", ()))
     return EvidenceRating(sms, emmie_summary(spec, rs, links=links, sms=sms, economics=economics))
