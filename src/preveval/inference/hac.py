@@ -11,6 +11,13 @@ autocorrelation consistent covariance matrix. *Econometrica* 55(3):703–708.
 
 Newey WK, West KD (1994). Automatic lag selection in covariance matrix estimation.
 *Review of Economic Studies* 61(4):631–653.
+
+Andrews DWK, Monahan JC (1992). An improved heteroskedasticity and autocorrelation
+consistent covariance matrix estimator. *Econometrica* 60(4):953–966.
+
+Zeileis A (2004). Econometric computing with HC and HAC covariance matrix estimators.
+*Journal of Statistical Software* 11(10) — R package ``sandwich``, whose ``NeweyWest()``
+default (VAR(1) prewhitening, Newey–West 1994 automatic lag) :func:`hac_covariance` follows.
 """
 
 from __future__ import annotations
@@ -19,7 +26,14 @@ import math
 
 import numpy as np
 
-__all__ = ["bartlett_weights", "hac_covariance", "hac_meat", "newey_west_lag"]
+__all__ = [
+    "bartlett_weights",
+    "hac_covariance",
+    "hac_meat",
+    "newey_west_bandwidth",
+    "newey_west_lag",
+    "prewhiten",
+]
 
 
 def newey_west_lag(n: int) -> int:
@@ -80,17 +94,69 @@ def hac_meat(scores: np.ndarray, lag: int) -> np.ndarray:
     return s
 
 
+def prewhiten(scores: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    r"""VAR(1) prewhitening of the scores (Andrews & Monahan 1992).
+
+    Fits :math:`g_t = A g_{t-1} + v_t` by least squares without intercept (R's
+    ``ar(..., order.max = 1, aic = FALSE, demean = FALSE, method = "ols")``) and returns the
+    residuals :math:`v_t` (n−1 rows) and the recolouring matrix :math:`D = (I - A)^{-1}`.
+    """
+    g = np.asarray(scores, dtype=float)
+    if g.ndim == 1:
+        g = g[:, None]
+    a_t, *_ = np.linalg.lstsq(g[:-1], g[1:], rcond=None)
+    v = g[1:] - g[:-1] @ a_t
+    d = np.linalg.inv(np.eye(g.shape[1]) - a_t.T)
+    return v, d
+
+
+def newey_west_bandwidth(scores: np.ndarray, *, prewhite: bool = True, intercept: int | None = 0) -> int:
+    r"""Newey–West (1994) automatic lag for the Bartlett kernel (R ``sandwich::bwNeweyWest``).
+
+    With :math:`h_t = \sum_{i \ne \text{intercept}} g_{ti}` (the prewhitened scores when
+    ``prewhite``), :math:`\hat\sigma_j = \frac1n \sum_t h_t h_{t-j}` for :math:`j \le m`,
+    :math:`m = \lfloor c (n/100)^{2/9} \rfloor` (c = 3 with prewhitening, else 4),
+    :math:`s_0 = \hat\sigma_0 + 2\sum_{j\ge1}\hat\sigma_j`,
+    :math:`s_1 = 2 \sum_{j \ge 1} j \hat\sigma_j`; the bandwidth is
+    :math:`1.1447\,[(s_1/s_0)^2 n]^{1/3}` and the lag its integer part.
+    """
+    g = np.asarray(scores, dtype=float)
+    if g.ndim == 1:
+        g = g[:, None]
+    if prewhite:
+        g, _ = prewhiten(g)
+    n, k = g.shape
+    w = np.ones(k)
+    if intercept is not None and k > 1:
+        w[intercept] = 0.0
+    h = g @ w
+    m = int(math.floor((3.0 if prewhite else 4.0) * (n / 100.0) ** (2.0 / 9.0)))
+    sig = np.array([h[: n - j] @ h[j:] for j in range(m + 1)]) / n
+    s0 = sig[0] + 2 * sig[1:].sum()
+    s1 = 2 * np.sum(np.arange(1, m + 1) * sig[1:])
+    if s0 <= 0 or not np.isfinite(s0):
+        return 0
+    bw = 1.1447 * ((s1 / s0) ** 2 * n) ** (1.0 / 3.0)
+    return int(math.floor(min(bw, n - 1)))
+
+
 def hac_covariance(
     scores: np.ndarray,
     bread: np.ndarray,
     lag: int | None = None,
     *,
+    prewhite: bool = False,
     small_sample: bool = True,
+    intercept: int | None = 0,
 ) -> np.ndarray:
     r"""Newey–West sandwich covariance of an M-estimator.
 
-    .. math:: \widehat V = \frac{n}{n-k}\, B\, S\, B, \qquad
+    .. math:: \widehat V = \frac{n}{n-k}\, B\, D\, S\, D^\top B, \qquad
               B = \Big(-\sum_t \partial g_t / \partial \beta^\top\Big)^{-1}
+
+    with :math:`S` the Bartlett-weighted long-run covariance (:func:`hac_meat`) of the
+    scores, or of their VAR(1) residuals when ``prewhite`` (then :math:`D = (I-A)^{-1}`
+    recolours it; else :math:`D = I`).
 
     Parameters
     ----------
@@ -101,20 +167,34 @@ def hac_covariance(
         Inverse of the negative Hessian of the summed estimating functions (for OLS
         :math:`(X^\top X)^{-1}`; for a GLM :math:`(X^\top W X)^{-1}`, without the scale).
     lag : int, optional
-        Truncation lag; default :func:`newey_west_lag` of ``n``.
+        Truncation lag; default :func:`newey_west_bandwidth` (automatic, data-dependent).
+    prewhite : bool
+        VAR(1) prewhitening (Andrews & Monahan 1992; R ``sandwich::NeweyWest`` default).
+        Without it and with the same lag the result equals statsmodels'
+        ``cov_type="HAC"`` with ``use_correction=small_sample``.
     small_sample : bool
-        Multiply by :math:`n/(n-k)` (statsmodels' ``use_correction=True``; Stata's
-        ``newey`` applies the same factor).
+        Multiply by :math:`n/(n-k)` (statsmodels ``use_correction=True``, R ``sandwich``
+        ``adjust = TRUE``, Stata ``newey``).
+    intercept : int or None
+        Column of the intercept, left out of the automatic bandwidth.
 
     Returns
     -------
     ndarray, shape (k, k)
     """
     g = np.asarray(scores, dtype=float)
+    if g.ndim == 1:
+        g = g[:, None]
     n, k = g.shape
-    lag = newey_west_lag(n) if lag is None else int(lag)
+    if lag is None:
+        lag = newey_west_bandwidth(g, prewhite=prewhite, intercept=intercept)
     b = np.asarray(bread, dtype=float)
-    cov = b @ hac_meat(g, lag) @ b
+    if prewhite:
+        v, d = prewhiten(g)
+        meat = d @ hac_meat(v, int(lag)) @ d.T
+    else:
+        meat = hac_meat(g, int(lag))
+    cov = b @ meat @ b
     if small_sample and n > k:
         cov *= n / (n - k)
     return cov

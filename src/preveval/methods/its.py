@@ -255,7 +255,7 @@ def fit_its(
     design = build_design(spec, series, outcome=outcome, interventions=interventions)
     m = design.fit_mask
     off = None if design.offset is None else design.offset[m]
-    core = fit_core(spec.family, spec.errors, design.y[m], design.X[m], off, design.terms, hac_lag=spec.hac_lag, ar_order=spec.ar_order)
+    core = fit_core(spec.family, spec.errors, design.y[m], design.X[m], off, design.terms, hac_lag=spec.hac_lag, hac_prewhite=spec.hac_prewhite, ar_order=spec.ar_order, blocks=int(design.group.max() - design.group.min()) + 1)
     coefs = _estimates(core, design.terms, int(m.sum()))
     by_term = {e.term: e for e in coefs}
     first = next(iter(interventions))

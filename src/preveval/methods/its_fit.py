@@ -14,10 +14,12 @@ negative_binomial         NB2, :math:`\mathrm{Var} = \mu + \alpha\mu^2`, :math:`
 
 ``errors: hac`` replaces the covariance by Newey–West (:mod:`preveval.inference.hac`) with
 the sandwich of the family's estimating equations and the :math:`n/(n-k)` correction.
-``errors: ar`` (gaussian) fits regression with AR(p) errors by exact Gaussian maximum
-likelihood (statsmodels ``SARIMAX`` with the design as ``exog``, no differencing, the
-intercept in ``exog``; Kalman filter; covariance from the numerical Hessian), the
-Python counterpart of R's ``arima(y, order = c(p, 0, 0), xreg = X)``.
+``errors: ar`` (gaussian) fits regression with AR(p) errors by REML and generalised least
+squares, as R's ``nlme::gls(..., correlation = corARMA(p = p), method = "REML")``, the
+approach recommended for short ITS series by Turner et al. (2021, *J Clin Epidemiol*
+137:117–126, "Evaluation of statistical methods used in the analysis of interrupted time
+series studies: a simulation study"): REML reduces the downward bias of the
+autocorrelation estimate that makes ML-based intervals too narrow.
 """
 
 from __future__ import annotations
@@ -100,7 +102,9 @@ def fit_core(
     terms: tuple[str, ...],
     *,
     hac_lag: int | None = None,
+    hac_prewhite: bool = True,
     ar_order: int = 1,
+    blocks: int = 1,
 ) -> CoreFit:
     """Fit one ITS regression (rows in time order; comparison rows after the treated).
 
@@ -114,8 +118,13 @@ def fit_core(
         Column names, for error messages.
     hac_lag : int, optional
         Newey–West lag; default :func:`~preveval.inference.hac.newey_west_lag`.
+    hac_prewhite : bool
+        VAR(1) prewhitening of the scores before the Newey–West estimator.
     ar_order : int
         AR order for ``errors: ar``.
+    blocks : int
+        Number of stacked series with aligned periods (2 for a controlled ITS): HAC sums
+        the scores of a period across series (Driscoll–Kraay) and AR errors run within each.
 
     Returns
     -------
@@ -126,7 +135,7 @@ def fit_core(
     if errors == "ar":
         if family != "gaussian":
             raise EstimationError("errors: ar is available for family: gaussian only")
-        return _fit_ar(y, X, ar_order)
+        return _fit_ar(y, X, ar_order, blocks)
     alpha = None
     nb_llf = None
     if family == "gaussian":
@@ -172,9 +181,15 @@ def fit_core(
         }[family]
     lag = None
     if errors == "hac":
-        lag = newey_west_lag(n) if hac_lag is None else int(hac_lag)
-        cov = hac_covariance(scores, bread, lag, small_sample=True)
-        se_type = f"Newey-West HAC (Bartlett kernel, lag {lag}, n/(n-k) correction)"
+        lag = newey_west_lag(n // blocks) if hac_lag is None else int(hac_lag)
+        if blocks > 1:
+            scores = scores.reshape(blocks, n // blocks, k).sum(axis=0)
+        cov = hac_covariance(scores, bread, lag, prewhite=hac_prewhite, small_sample=True)
+        se_type = (
+            f"Newey-West HAC (Bartlett kernel, lag {lag}"
+            + (", VAR(1) prewhitening" if hac_prewhite else "")
+            + ", n/(n-k) correction)"
+        )
     return CoreFit(
         params=np.asarray(params, dtype=float),
         cov=np.asarray(cov, dtype=float),
@@ -193,33 +208,102 @@ def fit_core(
     )
 
 
-def _fit_ar(y: np.ndarray, X: np.ndarray, p: int) -> CoreFit:
-    """Regression with AR(p) errors by exact ML (SARIMAX, exog = design, no trend term)."""
+def ar_whiten(phi: np.ndarray, M: np.ndarray) -> tuple[np.ndarray, float]:
+    r"""Whiten rows of ``M`` under stationary AR(p) errors with coefficients ``phi``.
+
+    Returns :math:`C^{-1} M` with :math:`C C^\top = \Omega(\phi)` (the error correlation
+    matrix scaled to unit innovation variance) and :math:`\log|\Omega|`: the first p rows
+    by the Cholesky factor of the stationary p×p autocovariance, the rest by the filter
+    :math:`m_t - \sum_j \phi_j m_{t-j}` (the exact Prais–Winsten transform for p = 1).
+    """
+    from scipy.linalg import cholesky, solve_triangular, toeplitz
+    from statsmodels.tsa.arima_process import arma_acovf
+
+    p = len(phi)
+    M = np.asarray(M, dtype=float)
+    if p == 1:
+        a = float(phi[0])
+        out = np.empty_like(M)
+        out[0] = M[0] * np.sqrt(1.0 - a * a)
+        out[1:] = M[1:] - a * M[:-1]
+        return out, float(-np.log(1.0 - a * a))
+    gamma = arma_acovf(np.r_[1.0, -phi], np.array([1.0]), nobs=p)
+    c = cholesky(toeplitz(gamma[:p]), lower=True)
+    top = solve_triangular(c, M[:p], lower=True)
+    rest = M[p:].copy()
+    for j in range(1, p + 1):
+        rest -= phi[j - 1] * M[p - j : M.shape[0] - j]
+    return np.concatenate([top, rest]), float(2 * np.sum(np.log(np.diag(c))))
+
+
+def _whiten_blocks(phi: np.ndarray, M: np.ndarray, blocks: int) -> tuple[np.ndarray, float]:
+    parts = [ar_whiten(phi, b) for b in np.split(M, blocks)]
+    return np.concatenate([p[0] for p in parts]), float(sum(p[1] for p in parts))
+
+
+def _reml_objective(phi: np.ndarray, y: np.ndarray, X: np.ndarray, blocks: int = 1) -> tuple[float, np.ndarray, float, np.ndarray]:
     n, k = X.shape
+    w, logdet = _whiten_blocks(phi, np.column_stack([y, X]), blocks)
+    yw, Xw = w[:, 0], w[:, 1:]
+    beta, *_ = np.linalg.lstsq(Xw, yw, rcond=None)
+    r = yw - Xw @ beta
+    rss = float(r @ r)
+    _, logdet_x = np.linalg.slogdet(Xw.T @ Xw)
+    obj = (n - k) * np.log(rss / (n - k)) + logdet + logdet_x
+    return float(obj), beta, rss, Xw
+
+
+def _fit_ar(y: np.ndarray, X: np.ndarray, p: int, blocks: int = 1) -> CoreFit:
+    r"""Regression with AR(p) errors by REML (generalised least squares).
+
+    :math:`\phi` maximises the restricted likelihood
+    :math:`-\tfrac12[(n-k)\log\hat\sigma^2 + \log|\Omega| + \log|X^\top\Omega^{-1}X|]`
+    over the stationary region (partial-autocorrelation parametrisation); then
+    :math:`\hat\beta` is GLS and :math:`\widehat{V} = \hat\sigma^2 (X^\top\Omega^{-1}X)^{-1}`
+    with :math:`\hat\sigma^2 = \mathrm{RSS}_\Omega/(n-k)`, CIs with t on n−k−p df. This is R's
+    ``nlme::gls(y ~ X, correlation = corARMA(p = p), method = "REML")``.
+    """
+    from scipy.optimize import minimize, minimize_scalar
+    from statsmodels.regression.linear_model import yule_walker
+    from statsmodels.tsa.statespace.tools import (
+        constrain_stationary_univariate,
+        unconstrain_stationary_univariate,
+    )
+
+    n, k = X.shape
+    if n - k - p < 3:
+        raise EstimationError(f"too few periods ({n}) for {k} terms and AR({p}) errors")
     ols = sm.OLS(y, X).fit()
-    mod = sm.tsa.SARIMAX(y, exog=X, order=(p, 0, 0), trend="n", enforce_stationarity=True)
-    start = np.concatenate([ols.params, np.zeros(p), [ols.scale]])
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        res = mod.fit(start_params=start, disp=False, maxiter=500, cov_type="approx")
-    params = np.asarray(res.params)
-    cov = np.asarray(res.cov_params())
-    beta, phi, sigma2 = params[:k], params[k : k + p], float(params[-1])
-    mu = X @ beta
-    innov = np.asarray(res.resid)  # one-step-ahead prediction errors
+    if p == 1:
+        opt = minimize_scalar(lambda a: _reml_objective(np.array([a]), y, X, blocks)[0], bounds=(-0.995, 0.995), method="bounded", options={"xatol": 1e-10})
+        phi = np.array([opt.x])
+    else:
+        yw_phi, _ = yule_walker(ols.resid, order=p, method="mle")
+        start = unconstrain_stationary_univariate(np.clip(yw_phi, -0.95, 0.95) if p == 1 else yw_phi)
+
+        def f(u: np.ndarray) -> float:
+            return _reml_objective(constrain_stationary_univariate(u), y, X, blocks)[0]
+
+        opt = minimize(f, start, method="Nelder-Mead", options={"xatol": 1e-9, "fatol": 1e-12, "maxiter": 20000})
+        phi = constrain_stationary_univariate(opt.x)
+    _, beta, rss, Xw = _reml_objective(phi, y, X, blocks)
+    sigma2 = rss / (n - k)
+    cov = sigma2 * np.linalg.inv(Xw.T @ Xw)
+    wres, logdet = _whiten_blocks(phi, (y - X @ beta)[:, None], blocks)
+    llf = -0.5 * (n * np.log(2 * np.pi * sigma2) + logdet + rss / sigma2)
     return CoreFit(
         params=beta,
-        cov=cov[:k, :k],
+        cov=cov,
         df_resid=float(n - k - p),
-        use_t=False,
+        use_t=True,
         dispersion=sigma2,
         alpha=None,
-        fitted=mu,
-        resid=innov,
+        fitted=X @ beta,
+        resid=wres[:, 0],
         pearson_chi2=None,
         deviance=None,
-        aic=float(res.aic),
-        llf=float(res.llf),
-        se_type=f"exact ML with AR({p}) errors (SARIMAX), observed-information SEs",
+        aic=float(-2 * llf + 2 * (k + p + 1)),
+        llf=float(llf),
+        se_type=f"GLS with AR({p}) errors estimated by REML (as R nlme::gls, corARMA)",
         ar_params=tuple(float(x) for x in phi),
     )

@@ -217,6 +217,7 @@ class ItsAnalysis(Model):
         "ols", description="ols: model-based SEs; hac: Newey-West; ar: AR(p) errors (gaussian only)"
     )
     hac_lag: int | None = Field(None, ge=0, le=520, description="Newey-West lag (default floor(4(n/100)^(2/9)))")
+    hac_prewhite: bool = Field(True, description="VAR(1) prewhitening of the scores before Newey-West (R sandwich::NeweyWest default)")
     ar_order: int = Field(1, ge=1, le=12, description="Order p of the AR(p) errors when errors: ar")
     phase_in: int = Field(0, ge=0, le=520, description="Periods from the intervention left out of the fit")
     lag: int = Field(0, ge=0, le=520, description="Periods after the intervention before the effect starts")
