@@ -151,3 +151,16 @@ def test_wild_bootstrap_poisson_falls_back_to_cr1(panel):
     r = fit_did(s, panel, outcome="count", unit="unit", time="period")
     assert r.bootstrap is None and r.se_type == "CR1"
     assert any("linear models only" in w for w in r.warnings)
+
+
+@pytest.mark.parametrize("design", ["event_study", "staggered"])
+def test_period_columns_for_first_treated(simulate, design):
+    """first_treated as pandas Periods (NaT = never treated) equals integer ordinals."""
+    df = simulate(60, 10, seed=4, staggered=True)
+    months = pd.period_range("2020-01", periods=10, freq="M")
+    ft = pd.Series(pd.PeriodIndex([months[int(v) - 1] if v == v else pd.NaT for v in df["ft"]], freq="M"))
+    pdf = df.assign(month=months[df["period"] - 1], ft=ft)
+    s = spec(design=design, first_treated="ft")
+    a = fit_did(s, pdf, outcome="y", unit="unit", time="month")
+    b = fit_did(s, df, outcome="y", unit="unit", time="period")
+    assert a.effect == b.effect
