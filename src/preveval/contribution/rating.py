@@ -211,7 +211,7 @@ def _effect(results: Sequence[Any], sms: SmsRating) -> EmmieDimension:
     if not results:
         return EmmieDimension("Effect", "missing", "no analysis estimated the effect",
                               "an impact analysis (ITS or DiD)")
-    holds = (f"{len(results)} analysis{'es' if len(results) != 1 else ''} "
+    holds = (f"{len(results)} {'analyses' if len(results) != 1 else 'analysis'} "
              f"({', '.join(sorted({r.method for r in results}))}), {len(with_ci)} with a 95% interval; "
              f"SMS level {sms.level if sms.level is not None else 'not rated'}")
     if sms.level is not None and sms.level >= 3 and with_ci:
