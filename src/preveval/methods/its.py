@@ -26,7 +26,7 @@ Pharm Ther* 27(4):299–309.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -325,30 +325,30 @@ def fit_its(
     return _extras(spec, series, outcome, interventions, indicator, design, core, result)
 
 
-def _extras(spec, series, outcome, interventions, indicator, design, core, result):  # noqa: ANN001, ANN202
-    """Prevented events and the sensitivity table (phase 2 hooks)."""
-    from dataclasses import replace
+def _extras(
+    spec: ItsAnalysis,
+    series: pd.DataFrame,
+    outcome: str,
+    interventions: dict[str, int],
+    indicator: Indicator,
+    design: ItsDesign,
+    core: CoreFit,
+    result: ItsResult,
+) -> ItsResult:
+    """Add prevented events (count indicators) and the sensitivity table."""
+    from preveval.methods.its_prevented import prevented_events
+    from preveval.methods.its_sensitivity import sensitivity_table
 
     updates: dict[str, Any] = {}
     warns = list(result.warnings)
-    if indicator.kind == "count" and design.transform == "none" and spec.family != "gaussian" or (
-        indicator.kind == "count" and spec.family == "gaussian" and spec.offset is None
-    ):
-        try:
-            from preveval.methods.its_prevented import prevented_events
-
-            updates["prevented"] = prevented_events(spec, design, core, ppy=result.periods_per_year)
-        except ImportError:  # pragma: no cover - during development
-            pass
+    if indicator.kind == "count":
+        updates["prevented"] = prevented_events(spec, design, core, ppy=result.periods_per_year)
     if spec.sensitivity:
-        try:
-            from preveval.methods.its_sensitivity import sensitivity_table
-
-            table, share, swarn = sensitivity_table(spec, series, outcome=outcome, interventions=interventions, indicator=indicator, result=result)
-            updates["sensitivity"] = table
-            updates["placebo_share"] = share
-            warns += swarn
-        except ImportError:  # pragma: no cover - during development
-            pass
+        table, share, swarn = sensitivity_table(
+            spec, series, outcome=outcome, interventions=interventions, indicator=indicator, result=result
+        )
+        updates["sensitivity"] = table
+        updates["placebo_share"] = share
+        warns += swarn
     updates["warnings"] = tuple(dict.fromkeys(warns))
     return replace(result, **updates)

@@ -225,7 +225,10 @@ class ItsAnalysis(Model):
     estimator: Literal["segmented", "structural"] = Field(
         "segmented", description="segmented regression, or a structural time-series model (UnobservedComponents)"
     )
-    structural_trend: Literal["local_level", "local_linear_trend"] = "local_level"
+    structural_trend: Literal["local_level", "local_level_drift", "local_linear_trend"] = Field(
+        "local_level_drift",
+        description="estimator: structural: random-walk level (+ fixed drift, or + random slope) with an irregular term",
+    )
     rate_per: float = Field(100_000.0, gt=0, description="Rates are shown per this many of the offset/exposure")
     sensitivity: bool = Field(True, description="Re-fit under alternative specifications and placebo dates")
     reps: int = Field(5000, ge=100, le=1_000_000, description="Simulation draws for prevented events")
@@ -285,6 +288,12 @@ class DidAnalysis(Model):
     post: Column | None = None
     first_treated: Column | None = None
     weights: Column | None = None
+    offset: Column | None = Field(
+        None,
+        description="Exposure (e.g. population): log offset for poisson; for gaussian the outcome "
+        "becomes a rate per rate_per of the exposure",
+    )
+    rate_per: float = Field(100_000.0, gt=0, description="Gaussian with an offset: rate per this many")
     cluster: Column | None = None
     inference: Literal["classical", "robust", "cluster", "wild_bootstrap"] = "cluster"
     family: Literal["gaussian", "poisson"] = "gaussian"
