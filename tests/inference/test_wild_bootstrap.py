@@ -173,8 +173,8 @@ def test_t_stat_matches_statsmodels_cr1(weighted):
 
 @pytest.mark.reference
 def test_matches_pyfixest_with_fixed_effects_nested_in_clusters():
-    pd = pytest.importorskip("pandas")
-    pf = pytest.importorskip("pyfixest")
+    import pandas as pd
+    import pyfixest as pf
     rng = np.random.default_rng(17)
     n_states, units, periods = 16, 3, 6
     unit = np.repeat(np.arange(n_states * units), periods)

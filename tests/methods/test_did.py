@@ -127,7 +127,6 @@ def test_staggered_warning_only_when_staggered(panel, simulate):
 
 @pytest.mark.parametrize("design", ["twfe", "event_study", "two_by_two"])
 def test_wild_bootstrap_effect(panel, design):
-    pytest.importorskip("preveval.inference.wild_bootstrap")
     df = panel.assign(group=(~panel["ft"].isna()).astype(int), post=(panel["period"] >= 7).astype(int))
     kw = {"twfe": {"treatment": "d"}, "event_study": {"first_treated": "ft", "leads": 2, "lags": 3},
           "two_by_two": {"group": "group", "post": "post"}}[design]

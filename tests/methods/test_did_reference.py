@@ -11,15 +11,14 @@ import warnings
 
 import numpy as np
 import pandas as pd
+import pyfixest as pf
 import pytest
+import statsmodels.api as sm
+from pyfixest.demeaners import MapDemeaner
 from scipy import stats
 
 from preveval.methods.did import fit_did
 from preveval.spec.models import DidAnalysis
-
-pf = pytest.importorskip("pyfixest")
-sm = pytest.importorskip("statsmodels.api")
-from pyfixest.demeaners import MapDemeaner  # noqa: E402
 
 pytestmark = pytest.mark.reference
 RTOL = 1e-6
@@ -48,7 +47,7 @@ def assert_close(ours, theirs, rtol=RTOL):
 @pytest.fixture(scope="module")
 def wage_panel() -> pd.DataFrame:
     """Vella & Verbeek (1998) NLSY young men 1980-87, 545 men x 8 years (real data)."""
-    lm = pytest.importorskip("linearmodels.datasets.wage_panel")
+    import linearmodels.datasets.wage_panel as lm
     return lm.load()
 
 

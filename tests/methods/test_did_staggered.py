@@ -26,7 +26,7 @@ def spec(**kw) -> DidAnalysis:
 @pytest.mark.reference
 @pytest.mark.parametrize(("control", "csdid_control"), [("never_treated", "nevertreated"), ("not_yet_treated", "notyettreated")])
 def test_matches_csdid(simulate, control, csdid_control):
-    att_gt = pytest.importorskip("csdid.att_gt")
+    import csdid.att_gt as att_gt
     df = simulate(120, 10, seed=3, staggered=True, dynamic=0.3)
     ref_df = df.assign(g=df["ft"].fillna(0).astype(int), id=pd.factorize(df["unit"])[0])
     with warnings.catch_warnings():

@@ -56,7 +56,7 @@ def referenced_columns(spec: EvaluationSpec) -> Iterator[ColumnRef]:
                 yield ColumnRef((*base, "comparison", "column"), a.comparison.column, role)
         elif isinstance(a, DidAnalysis):
             roles = {"treatment": "numeric", "group": "binary", "post": "binary",
-                     "first_treated": "period", "weights": "offset", "cluster": "label"}
+                     "first_treated": "period", "weights": "offset", "offset": "offset", "cluster": "label"}
             for name, role in roles.items():
                 c = getattr(a, name)
                 if c:

@@ -536,12 +536,16 @@ def fit_fepois(
     tol: float = 1e-12,
     fixef_tol: float = 1e-12,
     maxiter: int = 100,
+    offset: np.ndarray | None = None,
 ) -> FeFit:
     r"""Poisson pseudo-maximum likelihood (PPML) with absorbed fixed effects.
 
     .. math::
 
-        E[y_i \mid x_i, \alpha] = \exp\Big(x_i'\beta + \sum_f \alpha_{f, g_f(i)}\Big),
+        E[y_i \mid x_i, \alpha] = \exp\Big(o_i + x_i'\beta + \sum_f \alpha_{f, g_f(i)}\Big),
+
+    with an optional offset :math:`o_i` (the log of an exposure such as population; the
+    working outcome net of the offset is demeaned, as ``fixest::fepois(offset=)``),
 
     fitted by iteratively reweighted least squares with the fixed effects absorbed inside
     each step (Guimarães 2014; Correia, Guimarães & Zylkin 2020, eq. 8-10): working outcome
@@ -576,11 +580,15 @@ def fit_fepois(
         keep &= npos[c] > 0
     n_sep = n0 - n_single - int(keep.sum())
     y, X = y[keep], X[keep]
+    off = np.zeros(len(y)) if offset is None else np.asarray(offset, dtype=np.float64)[keep]
     uw = None if weights is None else np.asarray(weights, dtype=np.float64)[keep]
     fek = _subset(fe, keep)
     cl = None if clusters is None else compact_codes(np.asarray(clusters)[keep])
     mu = (y + np.mean(y)) / 2.0
     eta = np.log(mu)
+    if offset is not None:  # start from the mean rate times the exposure
+        mu = np.exp(off) * (y.sum() / np.exp(off).sum() + y / np.exp(off)) / 2.0
+        eta = np.log(mu)
     last = _poisson_deviance(y, mu, uw)
     ok: np.ndarray | None = None
     converged = False
@@ -590,7 +598,7 @@ def fit_fepois(
         z = eta + y / mu - 1.0
         cw = mu if uw is None else uw * mu
         ZX = np.empty((len(y), X.shape[1] + 1), order="F")
-        ZX[:, 0] = z
+        ZX[:, 0] = z - off
         ZX[:, 1:] = X
         D, _ = demean(ZX, fek, cw, tol=fixef_tol)
         zd, Xd = D[:, 0], D[:, 1:]

@@ -180,6 +180,7 @@ class Prepared:
     clusters: np.ndarray | None
     vcov: str
     warnings: list[str] = field(default_factory=list)
+    offset: np.ndarray | None = None
 
 
 def prepare(
@@ -189,7 +190,7 @@ def prepare(
     warnings: list[str] = []
     cluster_col = spec.cluster or unit
     needed = [outcome, time, *spec.covariates, *spec.fixed_effects]
-    for col in (unit, spec.weights, cluster_col, spec.treatment, spec.group, spec.post):
+    for col in (unit, spec.weights, cluster_col, spec.treatment, spec.group, spec.post, spec.offset):
         if col is not None:
             needed.append(col)
     needed = list(dict.fromkeys(needed))
@@ -205,9 +206,17 @@ def prepare(
     if vcov == "CR1" and cluster_col is None:
         warnings.append("no unit or cluster column: heteroskedasticity-robust (HC1) standard errors are used instead of cluster-robust ones")
         vcov = "HC1"
+    y = pd.to_numeric(df[outcome]).to_numpy(dtype=np.float64)
+    offset = None
+    if spec.offset is not None:
+        exposure = pd.to_numeric(df[spec.offset]).to_numpy(dtype=np.float64)
+        if spec.family == "poisson":
+            offset = np.log(exposure)
+        else:
+            y = y / exposure * spec.rate_per
     return Prepared(
         frame=df,
-        y=pd.to_numeric(df[outcome]).to_numpy(dtype=np.float64),
+        y=y,
         time=period_ordinals(df[time]).astype(np.int64),
         unit=None if unit is None else fe_codes(df[unit]),
         extra_fe=[fe_codes(df[c]) for c in spec.fixed_effects],
@@ -217,6 +226,7 @@ def prepare(
         clusters=None if (vcov != "CR1" or cluster_col is None) else fe_codes(df[cluster_col]),
         vcov=vcov,
         warnings=warnings,
+        offset=offset,
     )
 
 
@@ -225,7 +235,8 @@ def fit_core(spec: DidAnalysis, p: Prepared, X: np.ndarray, names: list[str], fe
     if spec.family == "poisson":
         if (p.y < 0).any():
             raise EstimationError("a Poisson model needs a non-negative outcome")
-        fit = fit_fepois(p.y, X, names, fe, weights=p.weights, clusters=p.clusters, vcov=p.vcov, protect=protect)
+        fit = fit_fepois(p.y, X, names, fe, weights=p.weights, clusters=p.clusters, vcov=p.vcov, protect=protect,
+                         offset=p.offset)
         if not fit.converged:
             p.warnings.append("the Poisson IRLS iterations did not converge; treat the estimates with caution")
         if fit.n_separated:
