@@ -56,6 +56,7 @@ def test_contribution_section_contents():
     spec = make_spec()
     res = assess_contribution(spec, default_results())
     sec = contribution_section(res, spec)
+    assert not any(f.name == "contribution-logic-model" for s in contribution_section(res, spec, diagram=False).subsections for f in s.figures)
     assert isinstance(sec, Section)
     assert sec.headline.startswith("The evidence makes it about as likely as not (posterior 0.34)")
     titles = [s.title for s in sec.subsections]

@@ -92,3 +92,11 @@ def test_prevented_from_record_variants():
         total, ci_low, ci_high, years = 3.0, 1.0, 5.0, 1.5
 
     assert PreventedEvents.from_record(Rec()).years == 1.5
+
+
+def test_summary_hedges_when_interval_includes_no_effect():
+    r = evaluate_economics(ECO, PreventedEvents(5, -2, 12, years=2), indicator="ksi", expected_events=3905)
+    assert "includes no reduction" in r.summary
+    assert "value for money is not established" in r.summary
+    # break-even 60,000 / 250,000 = 0.24 events = 0.0061% of 3,905
+    assert "0.0061% of the 3,905" in r.summary

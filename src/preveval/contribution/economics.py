@@ -302,7 +302,9 @@ def _with_summary(r: EconomicsResult) -> EconomicsResult:
     p = r.prevented
     if p is not None:
         ci = f" (95% CI {_num(p.ci_low, 1)} to {_num(p.ci_high, 1)})" if p.ci_low is not None else ""
-        s.append(f"It prevented an estimated {_num(p.total, 1)} {r.unit_label}{ci}.")
+        s.append(f"It prevented an estimated {_num(p.total, 1)} {r.unit_label}{ci}"
+                 + (", an interval that includes no reduction at all" if p.ci_low is not None and p.ci_low <= 0
+                    else "") + ".")
         if r.cost_per_prevented is not None and r.cost_per_prevented.estimate is not None:
             s.append(f"That is about {m(r.cost_per_prevented.estimate)} per {singular(r.unit_label)} "
                      "prevented.")
@@ -310,11 +312,13 @@ def _with_summary(r: EconomicsResult) -> EconomicsResult:
         ci = (f" (95% CI {_num(r.bcr.ci_low)} to {_num(r.bcr.ci_high)})"
               if r.bcr.ci_low is not None and r.bcr.ci_high is not None else "")
         s.append(f"Valuing each at {m(r.unit_value or 0)}, the benefit-cost ratio is "
-                 f"{r.bcr.estimate:.2f}{ci}: each {m(1)} spent returns about {m(r.bcr.estimate)}.")
+                 f"{r.bcr.estimate:.2f}{ci}: each {m(1)} spent returns about {m(r.bcr.estimate)}"
+                 + (", but the interval includes ratios below 1, so value for money is not established"
+                    if r.bcr.ci_low is not None and r.bcr.ci_low < 1 else "") + ".")
     if r.break_even_events is not None:
         be = f"It breaks even if it prevents at least {r.break_even_events:,.1f} {r.unit_label}"
         if r.break_even_pct is not None:
-            be += f", {r.break_even_pct:.1f}% of the {r.expected_events:,.0f} expected without it"
+            be += f", {r.break_even_pct:.2g}% of the {r.expected_events:,.0f} expected without it"
         s.append(be + ".")
     if p is None:
         s.append("Prevented events are not available yet, so value for money cannot be judged.")

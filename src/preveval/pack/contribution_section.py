@@ -167,8 +167,12 @@ def _bf(bf: float | None) -> str:
     return f"{bf:.3g}"
 
 
-def contribution_section(result: ContributionResult, spec: Any = None) -> Section:
-    """Contribution analysis in Mayne's six steps, with the tracing table and figures."""
+def contribution_section(result: ContributionResult, spec: Any = None, *, diagram: bool = True) -> Section:
+    """Contribution analysis in Mayne's six steps, with the tracing table and figures.
+
+    With ``spec`` and ``diagram``, step 2 carries the logic-model diagram coloured by the
+    evidence (the full report shows it in its logic-model section instead).
+    """
     st = result.steps
     sec = Section(id="contribution", title="Contribution analysis")
     sec.headline = result.sentence
@@ -185,7 +189,10 @@ def contribution_section(result: ContributionResult, spec: Any = None) -> Sectio
         by_stage.setdefault(el.stage, []).append(el.text)
     s2.bullets = [f"{STAGE_NAMES.get(k, k)}: {'; '.join(v)}" for k, v in by_stage.items()]
     s2.bullets += [f"Assumption: {a}" for a in st.assumptions] + [f"Risk: {r}" for r in st.risks]
-    if spec is not None:
+    if spec is not None and not diagram:
+        s2.paragraphs.append("The logic-model diagram in the report is coloured by the evidence on each "
+                             "link: green supported, red contradicted, grey untested.")
+    if spec is not None and diagram:
         fig = plot_logic_model(spec.logic_model, spec.initiative.partners, result.rival_explanations,
                                result.link_status())
         s2.figures.append(FigureItem(
@@ -316,7 +323,7 @@ def contribution_sections(result: Any) -> list[Section]:
     spec = result.spec
     contribution: ContributionResult | None = result.contribution
     if contribution is not None:
-        out.append(contribution_section(contribution, spec))
+        out.append(contribution_section(contribution, spec, diagram=False))
         rating = contribution.rating
     else:
         rating = rate_evidence(spec, result.analyses, economics=result.economics)

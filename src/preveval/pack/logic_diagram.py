@@ -138,13 +138,15 @@ def plot_logic_model(
                                                                               "status not assessed")])
                   for r in rivals]
     body_h = max([col_height(c) for c in laid] + [col_height(rival_laid) if rivals else 0.0, 0.6])
+    extra_words = {"supported": " (supported by evidence)", "contradicted": " (contradicted by evidence)"}
     extra_lines = [
-        f"{'Assumption' if s == 'assumptions' else 'Risk'}: {el.text}" for s, el in extras
+        f"{'Assumption' if s == 'assumptions' else 'Risk'}: {el.text}{extra_words.get(status.get(el.id, ''), '')}"
+        for s, el in extras
     ]
     n_cols = len(cols) + (1 if rivals else 0)
     width = n_cols * COL_W + (n_cols - 1) * GAP_X + (0.35 if rivals else 0) + 0.4
     partner_line = _partner_text(partners)
-    partner_wrapped = textwrap.wrap(partner_line, width=int(width * 14)) if partner_line else []
+    partner_wrapped = textwrap.wrap(partner_line, width=int(width * 12)) if partner_line else []
     extra_wrapped = [w for line in extra_lines for w in textwrap.wrap(line, width=int(width * 13))]
     top_h = 0.55 + LINE_H * len(partner_wrapped)
     bottom_h = 0.75 + LINE_H * 1.1 * len(extra_wrapped)
