@@ -148,6 +148,7 @@ def hac_covariance(
     prewhite: bool = False,
     small_sample: bool = True,
     intercept: int | None = 0,
+    nobs: int | None = None,
 ) -> np.ndarray:
     r"""Newey–West sandwich covariance of an M-estimator.
 
@@ -177,6 +178,9 @@ def hac_covariance(
         ``adjust = TRUE``, Stata ``newey``).
     intercept : int or None
         Column of the intercept, left out of the automatic bandwidth.
+    nobs : int, optional
+        Number of observations for the small-sample factor when the scores were summed
+        over series per period (default: the rows of ``scores``).
 
     Returns
     -------
@@ -195,6 +199,7 @@ def hac_covariance(
     else:
         meat = hac_meat(g, int(lag))
     cov = b @ meat @ b
+    n = n if nobs is None else int(nobs)
     if small_sample and n > k:
         cov *= n / (n - k)
     return cov

@@ -184,7 +184,7 @@ def fit_core(
         lag = newey_west_lag(n // blocks) if hac_lag is None else int(hac_lag)
         if blocks > 1:
             scores = scores.reshape(blocks, n // blocks, k).sum(axis=0)
-        cov = hac_covariance(scores, bread, lag, prewhite=hac_prewhite, small_sample=True)
+        cov = hac_covariance(scores, bread, lag, prewhite=hac_prewhite, small_sample=True, nobs=n)
         se_type = (
             f"Newey-West HAC (Bartlett kernel, lag {lag}"
             + (", VAR(1) prewhitening" if hac_prewhite else "")
@@ -264,22 +264,16 @@ def _fit_ar(y: np.ndarray, X: np.ndarray, p: int, blocks: int = 1) -> CoreFit:
     ``nlme::gls(y ~ X, correlation = corARMA(p = p), method = "REML")``.
     """
     from scipy.optimize import minimize, minimize_scalar
-    from statsmodels.regression.linear_model import yule_walker
-    from statsmodels.tsa.statespace.tools import (
-        constrain_stationary_univariate,
-        unconstrain_stationary_univariate,
-    )
+    from statsmodels.tsa.statespace.tools import constrain_stationary_univariate
 
     n, k = X.shape
     if n - k - p < 3:
         raise EstimationError(f"too few periods ({n}) for {k} terms and AR({p}) errors")
-    ols = sm.OLS(y, X).fit()
     if p == 1:
         opt = minimize_scalar(lambda a: _reml_objective(np.array([a]), y, X, blocks)[0], bounds=(-0.995, 0.995), method="bounded", options={"xatol": 1e-10})
         phi = np.array([opt.x])
     else:
-        yw_phi, _ = yule_walker(ols.resid, order=p, method="mle")
-        start = unconstrain_stationary_univariate(np.clip(yw_phi, -0.95, 0.95) if p == 1 else yw_phi)
+        start = np.zeros(p)
 
         def f(u: np.ndarray) -> float:
             return _reml_objective(constrain_stationary_univariate(u), y, X, blocks)[0]
