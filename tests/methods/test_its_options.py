@@ -1,0 +1,180 @@
+"""ITS behaviour: series building, warnings, prevented events, sensitivity, JSON form."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from preveval.errors import DataError
+from preveval.methods.its import ItsResult, build_its_series, fit_its
+from preveval.methods.its_simulate import simulate_its
+from preveval.spec.models import Indicator, ItsAnalysis
+
+IND = Indicator(id="y", label="Events", column="y", kind="count")
+
+
+def _spec(**kw) -> ItsAnalysis:
+    kw.setdefault("intervention", "2015-01")
+    kw.setdefault("sensitivity", False)
+    return ItsAnalysis(id="x", method="its", indicator="y", **kw)
+
+
+def _run(frame: pd.DataFrame, spec: ItsAnalysis, unit: str | None = None, ind: Indicator = IND) -> ItsResult:
+    s = build_its_series(spec, frame, outcome="y", unit=unit)
+    iv = {k: pd.Period(v, "M").ordinal for k, v in spec.intervention_map().items()}
+    return fit_its(spec, s, outcome="y", interventions=iv, indicator=ind)
+
+
+@pytest.fixture(scope="module")
+def panel() -> pd.DataFrame:
+    parts = []
+    for k, u in enumerate(["A", "B", "C"]):
+        d = simulate_its(96, family="poisson", beta=(3.0 + 0.1 * k, 0.002, -0.5 if u != "C" else 0.0, 0.0), exposure=None, seed=20 + k)
+        parts.append(d.assign(area=u, pop=1000.0 * (k + 1), cov=np.linspace(0, 1, 96)))
+    return pd.concat(parts, ignore_index=True)
+
+
+def test_panel_aggregation_sum_and_mean(panel: pd.DataFrame) -> None:
+    s = build_its_series(_spec(units=("A", "B"), offset="pop", covariates=("cov",)), panel, outcome="y", unit="area")
+    assert list(s.columns) == ["t", "period", "y", "pop", "cov"] or set(s.columns) == {"t", "period", "y", "pop", "cov"}
+    ab = panel[panel["area"].isin(["A", "B"])].groupby("t")
+    np.testing.assert_allclose(s["y"], ab["y"].sum().to_numpy())
+    np.testing.assert_allclose(s["pop"], 3000.0)
+    s2 = build_its_series(_spec(aggregate="mean", offset="pop"), panel, outcome="y", unit="area")
+    np.testing.assert_allclose(s2["y"], panel.groupby("t")["y"].mean().to_numpy())
+    np.testing.assert_allclose(s2["pop"], 6000.0)
+    assert s["t"].is_monotonic_increasing
+
+
+def test_panel_errors_name_unit_and_period(panel: pd.DataFrame) -> None:
+    with pytest.raises(DataError) as e:
+        build_its_series(_spec(units=("A", "Z")), panel, outcome="y", unit="area")
+    assert "unit 'Z'" in str(e.value)
+    gap = panel.drop(index=panel[(panel["area"] == "B")].index[5])
+    with pytest.raises(DataError) as e:
+        build_its_series(_spec(), gap, outcome="y", unit="area")
+    assert "unit 'B'" in str(e.value) and "2010-06" in str(e.value)
+
+
+def test_single_series_duplicate_period_is_an_error(panel: pd.DataFrame) -> None:
+    with pytest.raises(DataError, match="more than one row"):
+        build_its_series(_spec(), panel, outcome="y", unit=None)
+
+
+def test_intervention_outside_data() -> None:
+    d = simulate_its(48, family="poisson", beta=(3.0, 0.0, 0.0, 0.0), seed=1)
+    with pytest.raises(DataError, match="not inside the data"):
+        _run(d, _spec(intervention="2020-01"))
+
+
+def test_controlled_its_with_panel_units_and_control_column(panel: pd.DataFrame) -> None:
+    res = _run(panel, _spec(intervention="2014-01", units=("A",), comparison={"units": ["C"]}, family="poisson"), unit="area")
+    assert res.effect.term == "level_change" and res.effect.ci_high < 0
+    assert "controlled ITS" in res.specification
+    wide = panel[panel["area"] == "A"].reset_index(drop=True)
+    wide["ctrl"] = panel.loc[panel["area"] == "C", "y"].to_numpy()
+    res2 = _run(wide, _spec(intervention="2014-01", comparison={"column": "ctrl"}, family="poisson"))
+    assert res2.effect.estimate == pytest.approx(res.effect.estimate, rel=1e-9)
+
+
+def test_overdispersion_and_short_side_warnings() -> None:
+    d = simulate_its(60, t0_index=54, family="quasipoisson", beta=(4.0, 0.0, -0.2, 0.0), dispersion=4.0, seed=2)
+    res = _run(d, _spec(intervention=str(d["period"].iloc[54]), family="poisson"))
+    text = " ".join(res.warnings)
+    assert "vary more than a Poisson model allows" in text
+    assert "Only 6 periods after" in text
+    assert any(g.name == "overdispersion" and g.status == "fail" for g in res.diagnostics)
+
+
+def test_outlier_at_interruption_warning() -> None:
+    d = simulate_its(96, family="gaussian", beta=(10.0, 0.0, 0.0, 0.0), sigma=1.0, seed=3)
+    d.loc[48, "y"] += 12
+    res = _run(d, _spec(intervention=str(d["period"].iloc[48]), family="gaussian"), ind=IND.model_copy(update={"kind": "continuous"}))
+    assert any("unusual value" in w for w in res.warnings)
+
+
+def test_autocorrelation_warning_under_ols_only() -> None:
+    d = simulate_its(120, family="gaussian", beta=(10.0, 0.01, 0.0, 0.0), rho=0.8, seed=4)
+    start = str(d["period"].iloc[60])
+    ind = IND.model_copy(update={"kind": "continuous"})
+    res = _run(d, _spec(intervention=start, family="gaussian"), ind=ind)
+    assert any("autocorrelated" in w for w in res.warnings)
+    res = _run(d, _spec(intervention=start, family="gaussian", errors="ar"), ind=ind)
+    assert not any("autocorrelated" in w for w in res.warnings)
+    assert res.ar_params and 0.5 < res.ar_params[0] < 0.95
+    assert len(res.residual_acf) >= 1
+
+
+def test_prevented_events_seeded_and_consistent() -> None:
+    d = simulate_its(96, family="quasipoisson", beta=(4.0, 0.0, -0.3, 0.0), dispersion=2.0, seed=5)
+    spec = _spec(intervention=str(d["period"].iloc[48]), impact="level", reps=4000, seed=7)
+    a, b = _run(d, spec), _run(d, spec)
+    p = a.prevented
+    assert p == b.prevented  # seeded
+    post = d["t"] >= d["t"].iloc[48]
+    assert p.observed == d.loc[post, "y"].sum()
+    assert p.total == pytest.approx(p.expected - p.observed)
+    assert p.years == pytest.approx(4.0) and p.per_year == pytest.approx(p.total / 4.0)
+    assert p.ci_low < p.total < p.ci_high and p.ci_low > 0
+    m = _run(d, spec.model_copy(update={"prevented_interval": "mean"})).prevented
+    assert (m.ci_high - m.ci_low) < (p.ci_high - p.ci_low)
+
+
+def test_prevented_negative_when_events_rise() -> None:
+    d = simulate_its(96, family="poisson", beta=(4.0, 0.0, 0.3, 0.0), seed=6)
+    res = _run(d, _spec(intervention=str(d["period"].iloc[48]), family="poisson"))
+    assert res.prevented.total < 0 and res.prevented.ci_high < 0
+
+
+def test_sensitivity_table_and_placebo_share() -> None:
+    d = simulate_its(96, family="quasipoisson", beta=(4.0, 0.002, -0.4, 0.0), dispersion=1.5, season_amplitude=0.1, seed=8)
+    res = _run(d, _spec(intervention=str(d["period"].iloc[48]), sensitivity=True, seasonality={"type": "fourier", "period": 12, "harmonics": 2}))
+    t = res.sensitivity
+    assert t.iloc[0]["analysis"] == "main"
+    specs = set(t["specification"])
+    assert {"no seasonality", "family poisson", "family negative_binomial", "errors hac", "phase-in 1 period", "structural time-series model"} <= specs
+    plac = t[t["analysis"] == "placebo"]
+    assert len(plac) == 48 - 2 * 8 + 1
+    assert res.placebo_share is not None and res.placebo_share < 0.1
+    alt = t[t["analysis"] == "alternative"].dropna(subset=["estimate"])
+    assert (alt["estimate"] < 0).all()
+
+
+def test_pre_period_break_warning() -> None:
+    d = simulate_its(96, family="gaussian", beta=(10.0, 0.0, -1.0, 0.0), sigma=0.3, seed=9)
+    d.loc[20:, "y"] += 2.0  # a break long before the intervention
+    res = _run(d, _spec(intervention=str(d["period"].iloc[60]), family="gaussian", sensitivity=True), ind=IND.model_copy(update={"kind": "continuous"}))
+    assert any("already shows a break" in w for w in res.warnings)
+
+
+def test_structural_estimator_result() -> None:
+    d = simulate_its(96, family="poisson", beta=(4.0, 0.003, -0.3, 0.0), seed=10)
+    res = _run(d, _spec(intervention=str(d["period"].iloc[48]), estimator="structural", impact="level"))
+    assert res.estimator == "structural" and res.scale == "log"
+    assert res.ratio.ci_low < math.exp(-0.3) < res.ratio.ci_high
+    assert {"period", "observed", "fitted", "counterfactual", "cf_low", "cf_high"} <= set(res.series.columns)
+
+
+def test_result_json_is_plain() -> None:
+    d = simulate_its(96, family="quasipoisson", beta=(4.0, 0.0, -0.3, 0.0), dispersion=2.0, exposure=5e4, seed=11)
+    d["y"] = d["y"]
+    res = _run(d, _spec(intervention=str(d["period"].iloc[48]), offset="pop", sensitivity=True))
+    out = res.to_dict()
+    text = json.dumps(out, allow_nan=False)
+    assert "series" not in out and "sensitivity" not in out
+    assert out["effect"]["term"] == "level_change" and out["effect"]["scale"] == "log"
+    assert out["prevented"]["total"] is not None
+    assert json.loads(text)["ratio"]["estimate"] == pytest.approx(res.ratio.estimate)
+    s = res.series
+    assert s["observed"].iloc[0] == pytest.approx(d["y"].iloc[0] / 5e4 * 1e5)
+    post = s.iloc[48:]
+    assert (post["cf_low"] < post["counterfactual"]).all() and (post["counterfactual"] < post["cf_high"]).all()
+
+
+def test_spec_rejects_ar_for_counts() -> None:
+    with pytest.raises(ValueError, match="errors: ar needs family: gaussian"):
+        _spec(family="poisson", errors="ar")
