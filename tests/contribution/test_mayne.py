@@ -106,3 +106,8 @@ def test_unknown_link_warns():
     items = [TracedItem("a", True, 0.9, 0.5, links=("nope",))]
     steps = mayne_steps("c", LM, items, trace_contribution(0.5, items))
     assert any("'nope'" in w for w in steps.warnings)
+
+
+def test_rival_links_listed_on_link():
+    links = {lk.id: lk for lk in assess_links(LM, [], [rival(links=("ksi",))])}
+    assert links["ksi"].rivals == ("eng",) and links["ksi"].status == "untested"

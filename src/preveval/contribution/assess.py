@@ -147,7 +147,7 @@ def _resolve(
         ti = TracedItem(item.id, obs, item.p_if_true if item.p_if_true is not None else FALLBACK_P_IF_TRUE,
                         item.p_if_false if item.p_if_false is not None else ALPHA / 2,
                         desc, links, item.rival, aid, "analysis result not available")
-        src = {"observed_source": "user" if obs is not None else "unknown",
+        src: dict[str, Any] = {"observed_source": "user" if obs is not None else "unknown",
                "p_if_true_source": "user" if item.p_if_true is not None else "fallback",
                "p_if_false_source": "user" if item.p_if_false is not None else "test_size"}
         return ti, src, [warn]

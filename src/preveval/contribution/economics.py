@@ -65,7 +65,7 @@ class PreventedEvents:
             vals = list(per_year.values()) if isinstance(per_year, Mapping) else list(per_year)
             per_year = sum(vals) / len(vals) if vals else None
         return cls(
-            total=float(get("total")),
+            total=float(get("total", 0.0)),
             ci_low=_f(get("ci_low", None)),
             ci_high=_f(get("ci_high", None)),
             years=_f(years),
@@ -238,8 +238,8 @@ def evaluate_economics(
     one = sum(c.amount for c in economics.costs if c.per == "total")
     if yrs is not None:
         total: float | None = rec * yrs + one
-        cash = sum(c.amount * (yrs if c.per == "year" else 1) for c in economics.costs if not c.in_kind)
-        kind = sum(c.amount * (yrs if c.per == "year" else 1) for c in economics.costs if c.in_kind)
+        cash: float | None = sum(c.amount * (yrs if c.per == "year" else 1) for c in economics.costs if not c.in_kind)
+        kind: float | None = sum(c.amount * (yrs if c.per == "year" else 1) for c in economics.costs if c.in_kind)
     elif rec == 0:
         total, cash = one, sum(c.amount for c in economics.costs if not c.in_kind)
         kind = one - cash

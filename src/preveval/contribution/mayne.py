@@ -146,9 +146,18 @@ def _combine(lrs: Sequence[float]) -> float | None:
     return out
 
 
-def assess_links(logic_model: LogicModel, items: Sequence[TracedItem]) -> tuple[LinkAssessment, ...]:
-    """Status of every logic-model element from the evidence items that link it."""
+def assess_links(
+    logic_model: LogicModel, items: Sequence[TracedItem], rivals: Sequence[RivalExplanation] = ()
+) -> tuple[LinkAssessment, ...]:
+    """Status of every logic-model element from the evidence items that link it.
+
+    ``rivals`` (and items with ``rival`` set) that name an element in ``links`` are listed
+    as rivals competing with that link; they do not change its status.
+    """
     rivals_by_link: dict[str, list[str]] = {}
+    for r in rivals:
+        for ln in r.links:
+            rivals_by_link.setdefault(ln, []).append(r.id)
     for it in items:
         if it.rival is not None:
             for ln in it.links:
@@ -199,7 +208,9 @@ def assess_rival(rival: RivalExplanation, items: Sequence[TracedItem]) -> RivalA
     related = [it for it in items if it.rival == rival.id or it.id in named]
     text_for = tuple(s for s in rival.evidence_for if s not in {it.id for it in related})
     text_against = tuple(s for s in rival.evidence_against if s not in {it.id for it in related})
-    favour_rival, against_rival, lrs = [], [], []
+    favour_rival: list[TracedItem] = []
+    against_rival: list[TracedItem] = []
+    lrs: list[float] = []
     for it in related:
         lr = _item_lr(it)
         if lr is None or lr == 1.0:
@@ -383,7 +394,7 @@ def mayne_steps(
         for stage, el in elements
         if stage not in ("assumptions", "risks")
     )
-    links = assess_links(logic_model, items)
+    links = assess_links(logic_model, items, rivals)
     rv = assess_rivals(rivals, items)
     warnings = unknown_links(logic_model, items, rivals)
     return MayneSteps(
