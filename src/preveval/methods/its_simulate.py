@@ -104,3 +104,92 @@ def simulate_its(
     out["y"] = y
     out["mu"] = mu
     return out
+
+
+SCENARIOS = {
+    "quasipoisson": {
+        "family": "quasipoisson",
+        "beta": (float(np.log(50.0)), 0.002, -0.2, -0.003),
+        "dispersion": 2.0,
+    },
+    "ar1": {"family": "gaussian", "beta": (10.0, 0.05, -1.0, 0.02), "rho": 0.5, "sigma": 1.0},
+}
+
+
+def coverage_study(
+    scenario: str,
+    *,
+    n: int,
+    reps: int,
+    fit_family: str | None = None,
+    errors: str = "ols",
+    seed: int = 20240101,
+    freq: str = "M",
+    progress=None,  # noqa: ANN001 - callable(int) called after each replication
+) -> dict:
+    """Monte Carlo coverage of the 95% CIs of ``level_change`` and ``slope_change``.
+
+    Each replication simulates a series of ``n`` periods (intervention at n // 2) from
+    :data:`SCENARIOS` ``[scenario]`` with its own child seed of ``seed`` and fits it with
+    :func:`~preveval.methods.its.fit_its` (family ``fit_family``, default the scenario's;
+    ``errors``).
+
+    Returns
+    -------
+    dict
+        ``coverage_level``, ``coverage_slope`` (shares of CIs holding the true value),
+        ``mc_se`` (Monte Carlo s.e. of a 95% coverage, :math:`\\sqrt{.95 \\cdot .05/R}`),
+        ``mean_se_level``, ``sd_level`` (empirical s.d. of the estimates), ``reps``,
+        ``failed`` (replications that could not be fitted).
+    """
+    from preveval.errors import PrevevalError
+    from preveval.methods.its import fit_its
+    from preveval.spec.models import Indicator, ItsAnalysis
+
+    sc = dict(SCENARIOS[scenario])
+    family = sc.pop("family")
+    beta = sc["beta"]
+    start = {"M": "2000-01", "D": "2020-01-01", "W": "2010-01-04", "Q": "2000Q1"}[freq]
+    template = simulate_its(n, family=family, seed=0, freq=freq, start=start, **sc)
+    t0 = int(template["t"].iloc[n // 2])
+    spec = ItsAnalysis(
+        id="mc",
+        method="its",
+        indicator="y",
+        intervention=str(template["period"].iloc[n // 2]),
+        family=fit_family or family,
+        errors=errors,
+        sensitivity=False,
+    )
+    ind = Indicator(id="y", label="y", column="y", kind="continuous")
+    hits_l = hits_s = failed = 0
+    est, ses = [], []
+    for child in np.random.SeedSequence(seed).spawn(reps):
+        d = simulate_its(n, family=family, seed=np.random.default_rng(child), freq=freq, start=start, **sc)
+        try:
+            r = fit_its(spec, d, outcome="y", interventions={"": t0}, indicator=ind)
+        except (PrevevalError, np.linalg.LinAlgError):
+            failed += 1
+            continue
+        c = {e.term: e for e in r.coefficients}
+        lv, sl = c["level_change"], c["slope_change"]
+        hits_l += lv.ci_low <= beta[2] <= lv.ci_high
+        hits_s += sl.ci_low <= beta[3] <= sl.ci_high
+        est.append(lv.estimate)
+        ses.append(lv.std_error)
+        if progress is not None:
+            progress(1)
+    ok = reps - failed
+    return {
+        "scenario": scenario,
+        "n": n,
+        "family": spec.family,
+        "errors": errors,
+        "reps": reps,
+        "failed": failed,
+        "coverage_level": hits_l / ok,
+        "coverage_slope": hits_s / ok,
+        "mc_se": float(np.sqrt(0.95 * 0.05 / ok)),
+        "mean_se_level": float(np.mean(ses)),
+        "sd_level": float(np.std(est, ddof=1)),
+    }
