@@ -18,7 +18,15 @@ try:
 except _metadata.PackageNotFoundError:  # pragma: no cover - running from a source tree
     __version__ = "0.1.0"
 
-from .errors import DataError, EstimationError, InputError, Issue, PackError, PrevevalError, SpecError
+from .errors import (
+    DataError,
+    EstimationError,
+    InputError,
+    Issue,
+    PackError,
+    PrevevalError,
+    SpecError,
+)
 from .outcome import EvaluationResult
 from .pipeline import Evaluation, from_dict, load
 from .results import Diagnostic, Estimate, Ratio

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import warnings
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -47,14 +48,20 @@ class Evaluation:
 
     def run(self, progress: Progress | None = None) -> Any:
         """Fit every analysis, then contribution and economics; return the result."""
+        from . import methods  # noqa: F401 - import statsmodels before the filter below
+        from .methods import did, its  # noqa: F401
         from .outcome import assemble
 
         results: dict[str, AnalysisResult] = {}
-        for a in self.spec.analyses:
-            if progress:
-                progress(a.id)
-            results[a.id] = fit_analysis(self, a)
-        return assemble(self, results)
+        with warnings.catch_warnings():
+            # Library warnings (statsmodels convergence notes and the like) are not for the
+            # user: the methods turn the ones that matter into plain-English warnings.
+            warnings.simplefilter("ignore")
+            for a in self.spec.analyses:
+                if progress:
+                    progress(a.id)
+                results[a.id] = fit_analysis(self, a)
+            return assemble(self, results)
 
 
 def _period_ordinal(text: str, freq: str) -> int:

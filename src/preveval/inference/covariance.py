@@ -206,10 +206,14 @@ def wald_test(
     rb = R @ np.asarray(beta, dtype=np.float64)
     q = R.shape[0]
     M = R @ vcov @ R.T
-    try:
+    # A singular restriction covariance (e.g. more restrictions than clusters) is handled as
+    # Stata's ``test`` does: a generalised inverse and the degrees of freedom cut to its rank.
+    rank = int(np.linalg.matrix_rank(M, hermitian=True))
+    if rank == q:
         W = float(rb @ np.linalg.solve(M, rb))
-    except np.linalg.LinAlgError:
-        W = float(rb @ np.linalg.pinv(M) @ rb)
+    else:
+        W = float(rb @ np.linalg.pinv(M, hermitian=True) @ rb)
+        q = max(rank, 1)
     if df_denom is None:
         return WaldTest(W, float(stats.chi2.sf(W, q)), q, None, "chi2")
     F = W / q

@@ -116,13 +116,19 @@ def _quiet_spec(spec: DidAnalysis, unit: str | None) -> DidAnalysis:
 
 
 def group_trends(spec: DidAnalysis, frame: pd.DataFrame, outcome: str, unit: str | None, time: str) -> pd.DataFrame:
-    """Mean outcome per period for the treated group and the comparison group."""
+    """Mean outcome per period for the treated and comparison groups (a rate with an offset)."""
     treated = treated_units(spec, frame, unit)
     df = pd.DataFrame({"t": frame[time].to_numpy(dtype=np.int64), "group": np.where(treated, "treated", "comparison"),
                        "y": frame[outcome].to_numpy(dtype=float)})
     if "period" in frame.columns:
         df["period"] = frame["period"].astype(str).to_numpy()
-    wide = df.groupby(["t", "group"], sort=True)["y"].mean().unstack("group")
+    if spec.offset is not None:
+        # the group's rate per rate_per of the exposure: sum of events over sum of exposure
+        df["exposure"] = frame[spec.offset].to_numpy(dtype=float)
+        sums = df.groupby(["t", "group"], sort=True)[["y", "exposure"]].sum()
+        wide = (sums["y"] / sums["exposure"] * spec.rate_per).unstack("group")
+    else:
+        wide = df.groupby(["t", "group"], sort=True)["y"].mean().unstack("group")
     out = pd.DataFrame({"t": wide.index.to_numpy()})
     if "period" in df.columns:
         labels = df.drop_duplicates("t").set_index("t")["period"]

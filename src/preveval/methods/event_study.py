@@ -43,10 +43,15 @@ __all__ = ["event_time", "fit_event_study_design", "fit_staggered_design"]
 
 
 def event_time(
-    time: np.ndarray, first_treated: np.ndarray, leads: int, lags: int, bin_endpoints: bool
+    time: np.ndarray, first_treated: np.ndarray, leads: int, lags: int, bin_endpoints: bool, width: int = 1
 ) -> np.ndarray:
-    """Relative period :math:`t - E_i` (binned at ``-leads`` and ``lags`` if asked), NaN if never treated."""
-    rel = time.astype(np.float64) - first_treated
+    r"""Relative time :math:`\lfloor (t - E_i) / w \rfloor` in bins of ``width`` periods.
+
+    Binned at ``-leads`` and ``lags`` (counted in bins) if asked; NaN if never treated. With
+    monthly data and ``width`` 12, bin ``-1`` is the year before the start, a steadier
+    reference than a single month.
+    """
+    rel = np.floor((time.astype(np.float64) - first_treated) / width)
     if bin_endpoints:
         rel = np.clip(rel, -leads, lags)
     return rel
@@ -68,7 +73,7 @@ def fit_event_study_design(spec: DidAnalysis, p: did.Prepared) -> did.DidResult:
     treated_unit = ~np.isnan(first)
     if not treated_unit.any():
         raise EstimationError(f"no treated units: '{spec.first_treated}' is empty for every row")
-    rel = event_time(p.time, first, spec.leads, spec.lags, spec.bin_endpoints)
+    rel = event_time(p.time, first, spec.leads, spec.lags, spec.bin_endpoints, spec.event_bin)
     ks = sorted(int(k) for k in pd.unique(rel[treated_unit]) if k != -1)
     if not ks:
         raise EstimationError("no relative periods other than the reference period -1 are observed")

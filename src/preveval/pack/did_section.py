@@ -24,20 +24,26 @@ DESIGNS = {
 }
 
 
-def headline(result: DidResult, indicator: Indicator) -> str:
+def headline(result: DidResult, indicator: Indicator, spec: DidAnalysis | None = None) -> str:
     """One sentence for the board."""
     e = result.effect
     label = lower_first(indicator.label)
-    change, lim, clear = change_phrase(e, result.scale, indicator.unit_label or "")
+    rate = spec is not None and spec.offset is not None and spec.family == "gaussian"
+    unit = f"per {spec.rate_per:,.0f}" if rate and spec is not None else indicator.unit_label or ""
+    change, lim, clear = change_phrase(e, result.scale, unit)
     where = "Where the initiative ran"
+    if rate:
+        label, verb = f"the rate of {label}", "was"
+    else:
+        verb = "were"
     if lim is None:
         return f"{where}, the change in {label} could not be estimated with a confidence interval."
     if clear:
         good = desired_direction(e, indicator.desired)
         tail = "" if good else " — the opposite of what the initiative intends"
-        return (f"{where}, {label} were {change} ({lim}) than the comparison areas' experience "
+        return (f"{where}, {label} {verb} {change} ({lim}) than the comparison areas' experience "
                 f"predicts{tail}.")
-    return (f"{where}, {label} were {change} than the comparison areas' experience predicts, but this is "
+    return (f"{where}, {label} {verb} {change} than the comparison areas' experience predicts, but this is "
             f"uncertain ({lim}), so we cannot tell whether the initiative made a difference.")
 
 
@@ -98,7 +104,7 @@ def _canvas(fig: Figure) -> Figure:
     return fig
 
 
-def plot_event_study(result: DidResult, indicator: Indicator) -> Figure | None:
+def plot_event_study(result: DidResult, indicator: Indicator, spec: DidAnalysis | None = None) -> Figure | None:
     """Event-study coefficients with 95% intervals; the reference period is marked."""
     tab = result.event_study_table()
     if tab.empty:
@@ -123,7 +129,11 @@ def plot_event_study(result: DidResult, indicator: Indicator) -> Figure | None:
     ax.axhline(0, color="black", lw=0.8)
     ax.axvline(-0.5, color="#d64545", ls="--", lw=1)
     scale = "log rate ratio" if result.scale == "log" else indicator.unit_label or "difference"
-    ax.set_xlabel("Periods relative to the start of the initiative (binned at the ends)")
+    if spec is not None and spec.offset is not None and spec.family == "gaussian":
+        scale = f"rate per {spec.rate_per:,.0f}"
+    width = spec.event_bin if spec is not None else 1
+    unit = "Periods" if width == 1 else f"Bins of {width} periods"
+    ax.set_xlabel(f"{unit} relative to the start of the initiative (binned at the ends)")
     ax.set_ylabel(f"Effect ({scale})")
     ax.set_title(f"Event study: {indicator.label[:60]}")
     ax.legend(fontsize=8, frameon=False)
@@ -131,7 +141,7 @@ def plot_event_study(result: DidResult, indicator: Indicator) -> Figure | None:
     return fig
 
 
-def plot_trends(trends: pd.DataFrame, indicator: Indicator, start: int | None) -> Figure:
+def plot_trends(trends: pd.DataFrame, indicator: Indicator, start: int | None, rate_per: float | None = None) -> Figure:
     """Mean outcome per period, treated vs comparison group."""
     fig = _canvas(Figure(figsize=(8, 4.2)))
     ax = fig.add_subplot()
@@ -153,7 +163,7 @@ def plot_trends(trends: pd.DataFrame, indicator: Indicator, start: int | None) -
     step = max(1, len(t) // 8)
     ax.set_xticks(t[::step], labels[::step], rotation=0, fontsize=8)
     ax.set_xlabel("Period")
-    ax.set_ylabel(f"Mean per unit ({indicator.unit_label or 'value'})")
+    ax.set_ylabel(f"Rate per {rate_per:,.0f}" if rate_per else f"Mean per unit ({indicator.unit_label or 'value'})")
     ax.set_title(f"{indicator.label[:70]}:\ntreated and comparison units over time")
     ax.legend(fontsize=8, frameon=False)
     ax.grid(alpha=0.3)
@@ -163,15 +173,16 @@ def plot_trends(trends: pd.DataFrame, indicator: Indicator, start: int | None) -
 def did_section(result: DidResult, indicator: Indicator, spec: DidAnalysis) -> Section:
     """The report section of one DiD analysis."""
     sec = Section(id=f"analysis-{spec.id}", title=f"Difference-in-differences: {indicator.label}")
-    sec.headline = headline(result, indicator)
+    sec.headline = headline(result, indicator, spec)
     sec.paragraphs = _paragraphs(result, indicator)
     sec.warnings = list(result.warnings)
     sec.details = _details(result, spec)
-    sec.tables.append(TableItem(f"{spec.id}-coefficients", "Coefficients of the model", result.coefficient_frame()))
+    coefs = result.coefficient_frame()
+    sec.tables.append(TableItem(f"{spec.id}-coefficients", "Coefficients of the model", coefs, show=len(coefs) <= 30))
     es = result.event_study_table()
     if not es.empty:
         sec.tables.append(TableItem(f"{spec.id}-event-study", "Event-study estimates by period relative to the start", es))
-        fig = plot_event_study(result, indicator)
+        fig = plot_event_study(result, indicator, spec)
         if fig is not None:
             sec.figures.append(FigureItem(f"{spec.id}-event-study", "Effects by period relative to the start, "
                                           "with 95% intervals. Before the start they should be near zero.", fig))
@@ -188,9 +199,11 @@ def did_section(result: DidResult, indicator: Indicator, spec: DidAnalysis) -> S
             sub.tables.append(TableItem(f"{spec.id}-robustness", "Placebo dates, placebo outcomes and "
                                         "leave-one-unit-out re-fits", table, show=len(table) <= 12))
         if rob.trends is not None and not rob.trends.empty:
-            sub.figures.append(FigureItem(f"{spec.id}-trends", "Mean outcome per unit in treated and comparison "
+            what = "Rate" if spec.offset else "Mean outcome per unit"
+            sub.figures.append(FigureItem(f"{spec.id}-trends", f"{what} in treated and comparison "
                                           "units; before the first start the lines should move in parallel.",
-                                          plot_trends(rob.trends, indicator, rob.first_start)))
+                                          plot_trends(rob.trends, indicator, rob.first_start,
+                                                      spec.rate_per if spec.offset else None)))
             sub.tables.append(TableItem(f"{spec.id}-trends", "Mean outcome by group and period", rob.trends, show=False))
         sec.subsections.append(sub)
     return sec

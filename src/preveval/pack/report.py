@@ -7,6 +7,7 @@ provenance for the analyst. Section builders live beside this module, one per me
 
 from __future__ import annotations
 
+import math
 from typing import TYPE_CHECKING, Any
 
 import pandas as pd
@@ -44,10 +45,74 @@ def build_sections(result: EvaluationResult) -> list[Section]:
     summary = Section(id="summary", title="Summary")
     summary.paragraphs.append(_initiative_sentence(spec))
     summary.bullets = [s.headline for s in [*analyses, *extra] if s.headline]
+    agreement = agreement_sections(result)
     if result.warnings:
         summary.warnings = [f"{len(result.warnings)} warning(s) about the data or design: see 'Data'."]
-    return [summary, _initiative(spec), _logic_model(spec, result), *analyses, *extra,
+    return [summary, _initiative(spec), _logic_model(spec, result), *analyses, *agreement, *extra,
             _data(result), _provenance(result)]
+
+
+def _as_percent(estimate: float) -> float:
+    return 100 * (math.exp(estimate) - 1)
+
+
+def agreement_sections(result: EvaluationResult) -> list[Section]:
+    """Where an indicator has several analyses: do they agree, and why might they not?"""
+    spec = result.spec
+    out = []
+    for ind in spec.indicators:
+        mine = [a for a in spec.analyses if a.indicator == ind.id]
+        if len(mine) < 2:
+            continue
+        rows = []
+        for a in mine:
+            r = result.analyses[a.id]
+            e = r.effect
+            design = a.method if a.method == "its" else f"did ({a.design})"
+            good = (e.estimate < 0) == (ind.desired == "decrease")
+            rows.append({
+                "analysis": a.id, "design": design, "term": e.term, "scale": r.scale,
+                "estimate": e.estimate, "ci_low": e.ci_low, "ci_high": e.ci_high,
+                "change_percent": _as_percent(e.estimate) if r.scale == "log" else None,
+                "desired_direction": good, "ci_excludes_zero": e.excludes_zero(),
+            })
+        frame = pd.DataFrame(rows)
+        sec = Section(id=f"agreement-{ind.id}", title=f"Do the analyses agree? {ind.label}")
+        n, good = len(rows), int(frame["desired_direction"].sum())
+        clear = int((frame["desired_direction"] & frame["ci_excludes_zero"]).sum())
+        against = int((~frame["desired_direction"] & frame["ci_excludes_zero"]).sum())
+        sec.headline = (f"{good} of {n} analyses point the way the initiative intends; {clear} of them clearly "
+                        f"(95% interval excluding no change)" + (f", and {against} clearly point the other way." if against else "."))
+        sec.paragraphs.append(
+            "Each design answers a slightly different question, so some disagreement is expected. An interrupted "
+            "time series compares each period with the trend before the start; a difference-in-differences "
+            "compares areas that had the initiative with areas that did not, over the same time.")
+        its_panel = [a for a in mine if a.method == "its" and spec.data.unit and getattr(a, "units", None) is None
+                     and getattr(a, "comparison", None) is None]
+        did_any = [a for a in mine if a.method == "did"]
+        if its_panel and did_any:
+            treated = [getattr(result.analyses[a.id], "n_treated_units", None) for a in did_any]
+            units = [getattr(result.analyses[a.id], "n_units", None) for a in did_any]
+            if treated[0] and units[0] and treated[0] < units[0]:
+                later = (", and some started later than the date used in the time series"
+                         if any(getattr(result.analyses[a.id], "staggered", False) for a in did_any) else "")
+                sec.paragraphs.append(
+                    f"The whole-area time series adds up all {units[0]} units, but only {treated[0]} of them ran the "
+                    f"initiative{later}. Any effect is "
+                    "therefore diluted there, and the time series cannot separate it from other changes that hit "
+                    "every area at once (such as a national enforcement campaign). The difference-in-differences "
+                    "designs compare treated with untreated areas over the same months, which removes such "
+                    "shared changes: where they disagree with the time series, they are usually the better guide.")
+        if any(getattr(a, "design", "") == "twfe" for a in did_any) and any(
+                getattr(result.analyses[a.id], "staggered", False) for a in did_any):
+            sec.paragraphs.append(
+                "With a staggered roll-out, the two-way fixed-effects estimate can be biased if effects grow over "
+                "time; the event study and the staggered (Callaway & Sant'Anna) design avoid that, at the cost of "
+                "wider intervals.")
+        sec.tables.append(TableItem(f"agreement-{ind.id}", "Headline estimates of every analysis of this "
+                                    "indicator (change_percent: for log-scale effects, the % change)", frame))
+        out.append(sec)
+    return out
 
 
 def _initiative_sentence(spec: Any) -> str:

@@ -303,6 +303,11 @@ class DidAnalysis(Model):
     leads: int = Field(4, ge=1, le=60, description="Event study: periods before treatment shown")
     lags: int = Field(6, ge=0, le=120, description="Event study: periods after treatment shown")
     bin_endpoints: bool = True
+    event_bin: int = Field(
+        1, ge=1, le=366,
+        description="Event study: width of the event-time bins in periods (e.g. 12 for years with monthly data); "
+        "leads and lags count bins, and bin -1 is the reference",
+    )
     reps: int = Field(9999, ge=99, le=1_000_000, description="Wild bootstrap replications")
     weights_type: Literal["rademacher", "webb", "auto"] = Field("auto", alias="bootstrap_weights")
     seed: int = 20240101
