@@ -94,3 +94,13 @@ def test_contribution_sections_from_evaluation_result():
     assert [s.id for s in contribution_sections(er2)] == ["evidence-rating"]
     fig = logic_model_figure(spec, er)
     assert fig.name == "logic-model" and "supported" in fig.alt
+
+
+def test_economics_headline_hedged_when_interval_includes_zero():
+    from preveval.contribution.economics import PreventedEvents, evaluate_economics
+
+    spec = make_spec()
+    eco = evaluate_economics(spec.economics, PreventedEvents(360.5, -578, 1669, years=6.75),
+                             indicator="ksi_young", unit_label="casualties")
+    h = economics_section(eco).headline
+    assert h.startswith("About £") and "includes no reduction at all" in h and "1,123" not in h

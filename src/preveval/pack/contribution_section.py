@@ -291,10 +291,15 @@ def economics_section(eco: EconomicsResult) -> Section:
         sec.headline = (f"About {format_money(cpe.estimate, eco.currency)} per {singular(eco.unit_label)} "
                         "prevented")
         if eco.bcr is not None and eco.bcr.estimate is not None:
-            ci = (f" (95% CI {eco.bcr.ci_low:.1f} to {eco.bcr.ci_high:.1f})"
+            ci = (f" (95% CI {eco.bcr.ci_low:,.1f} to {eco.bcr.ci_high:,.1f})"
                   if eco.bcr.ci_low is not None and eco.bcr.ci_high is not None else "")
             sec.headline += f", a benefit-cost ratio of {eco.bcr.estimate:.1f}{ci}"
         sec.headline += f" ({eco.price_year} prices)."
+        p = eco.prevented
+        if p is not None and p.ci_low is not None and p.ci_low <= 0:
+            sec.headline = (sec.headline.rstrip(".") + "; but the 95% interval for prevented "
+                            f"{eco.unit_label} includes no reduction at all, so value for money is "
+                            "not established.")
     else:
         sec.headline = eco.summary.split(". ")[0].rstrip(".") + "."
     sec.paragraphs.append(eco.summary)
