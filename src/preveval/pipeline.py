@@ -84,15 +84,18 @@ def fit_analysis(ev: Evaluation, a: ItsAnalysis | DidAnalysis) -> AnalysisResult
                                          interventions=interventions, indicator=indicator)
     else:
         from .methods.did import fit_did
+        from .methods.did_prevented import did_prevented
+        from .methods.did_robustness import CheckedDidResult, did_robustness
 
-        result = fit_did(a, ev.frame, outcome=indicator.column, unit=spec.data.unit, time="t")
+        did_result = fit_did(a, ev.frame, outcome=indicator.column, unit=spec.data.unit, time="t")
+        rob = None
         if a.robustness:
-            from .methods.did_robustness import CheckedDidResult, did_robustness
-
             placebo = {pid: spec.indicator(pid).column for pid in a.placebo_indicators}
-            rob = did_robustness(a, result, ev.frame, outcome=indicator.column, unit=spec.data.unit,
+            rob = did_robustness(a, did_result, ev.frame, outcome=indicator.column, unit=spec.data.unit,
                                  time="t", placebo_columns=placebo)
-            result = CheckedDidResult.of(result, rob)
+        prevented = (did_prevented(a, did_result, ev.frame, outcome=indicator.column, time="t")
+                     if indicator.kind == "count" else None)
+        result = CheckedDidResult.of(did_result, rob, prevented)
     extra = tuple(i.format() if i.level == "error" else i.message for i in ev.warnings
                   if i.path.startswith(f"analyses[{spec.analyses.index(a)}]"))
     if extra:

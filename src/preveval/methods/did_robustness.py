@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -244,13 +245,15 @@ def did_robustness(spec: DidAnalysis, main: DidResult, frame: pd.DataFrame, *, o
 
 @dataclass(frozen=True)
 class CheckedDidResult(DidResult):
-    """A :class:`DidResult` together with its robustness checks."""
+    """A :class:`DidResult` with its robustness checks and, for counts, prevented events."""
 
     robustness: DidRobustness | None = None
+    prevented: Any = None
 
     @classmethod
-    def of(cls, result: DidResult, robustness: DidRobustness | None) -> CheckedDidResult:
-        """Attach ``robustness`` to ``result``."""
+    def of(cls, result: DidResult, robustness: DidRobustness | None, prevented: Any = None) -> CheckedDidResult:
+        """Attach ``robustness`` and ``prevented`` (events) to ``result``."""
         from dataclasses import fields
 
-        return cls(**{f.name: getattr(result, f.name) for f in fields(result)}, robustness=robustness)
+        return cls(**{f.name: getattr(result, f.name) for f in fields(result)}, robustness=robustness,
+                   prevented=prevented)

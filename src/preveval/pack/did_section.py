@@ -73,6 +73,16 @@ def _paragraphs(result: DidResult, indicator: Indicator) -> list[str]:
         out.append(f"Because there are only {result.n_clusters} clusters, the p-value ({b.p_value:.3g}) and the "
                    f"95% interval come from a wild cluster bootstrap ({b.reps:,} draws, {b.weights_type} weights), "
                    "which stays reliable with few areas.")
+    prevented = getattr(result, "prevented", None)
+    if prevented is not None:
+        n = indicator.unit_label or "events"
+        if prevented.total >= 0:
+            what = f"about {prevented.total:,.0f} fewer {n}"
+        else:
+            what = f"about {-prevented.total:,.0f} more {n}"
+        out.append(f"In the treated units over {prevented.years:.1f} years that is {what} than expected without the "
+                   f"initiative (95% interval {prevented.ci_low:,.0f} to {prevented.ci_high:,.0f}; negative numbers "
+                   f"mean more {n}), out of {prevented.observed:,.0f} observed.")
     if result.rate_ratio is not None and result.rate_ratio.ci_low is not None:
         r = result.rate_ratio
         out.append(f"As a rate ratio: {r.estimate:.3f} (95% CI {r.ci_low:.3f} to {r.ci_high:.3f}).")
