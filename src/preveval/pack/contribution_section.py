@@ -203,8 +203,9 @@ def contribution_section(result: ContributionResult, spec: Any = None, *, diagra
 
     s3 = Section(id="contribution-links", title="Step 3: evidence on each link")
     counts = {k: sum(lk.status == k for lk in result.links) for k in ("supported", "contradicted", "untested")}
-    s3.paragraphs.append(f"{counts['supported']} link(s) supported, {counts['contradicted']} contradicted "
-                         f"and {counts['untested']} untested.")
+    s3.paragraphs.append(f"Across all {len(result.links)} elements of the logic model, assumptions and risks "
+                         f"included: {counts['supported']} supported by evidence, {counts['contradicted']} "
+                         f"contradicted and {counts['untested']} untested.")
     s3.tables.append(TableItem("contribution-links", "Evidence on each link of the theory of change",
                                _links_table(result)))
 
