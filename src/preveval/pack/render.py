@@ -50,8 +50,8 @@ def table_rows(t: TableItem) -> tuple[list[str], list[list[str]]]:
 
 
 def md_escape(text: str) -> str:
-    """Escape characters that Markdown viewers would treat as HTML."""
-    return str(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    """Escape the characters that Markdown viewers would treat as HTML tags."""
+    return str(text).replace("<", "&lt;").replace(">", "&gt;")
 
 
 def _md_cell(text: str) -> str:
