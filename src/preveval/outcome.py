@@ -44,7 +44,7 @@ class EvaluationResult:
 
     def provenance(self) -> dict[str, Any]:
         """Hashes of the inputs and versions of the software (no clock time: runs repeat)."""
-        versions = {}
+        versions: dict[str, str | None] = {}
         for name in PACKAGES:
             try:
                 versions[name] = metadata.version(name if name != "pyyaml" else "PyYAML")

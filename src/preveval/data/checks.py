@@ -51,8 +51,8 @@ def referenced_columns(spec: EvaluationSpec) -> Iterator[ColumnRef]:
             for j, c in enumerate(a.covariates):
                 yield ColumnRef((*base, "covariates", j), c, "numeric")
             if a.comparison is not None and a.comparison.column:
-                ind = spec.indicator(a.indicator) if a.indicator in {i.id for i in spec.indicators} else None
-                role = "count" if ind is not None and ind.kind == "count" else "numeric"
+                kinds = {i.id: i.kind for i in spec.indicators}
+                role = "count" if kinds.get(a.indicator) == "count" else "numeric"
                 yield ColumnRef((*base, "comparison", "column"), a.comparison.column, role)
         elif isinstance(a, DidAnalysis):
             roles = {"treatment": "numeric", "group": "binary", "post": "binary",
@@ -187,7 +187,7 @@ def check_gaps(ds: Dataset, frame: pd.DataFrame, unit: str | None, level: str) -
         if len(holes):
             first = pd.Period(ordinal=int(t[holes[0]] + 1), freq=g["period"].iloc[0].freq)
             n_missing = int((steps[holes] - 1).sum())
-            who = f"unit '{name}'" if unit else "the series"
+            who = f"unit '{name!s}'" if unit else "the series"
             issues.append(Issue(
                 f"{who} has {n_missing} missing period(s), the first is {first}",
                 unit or "", ds.file, None, None,

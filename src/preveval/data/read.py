@@ -169,6 +169,6 @@ def dataset_from_frame(frame: pd.DataFrame, name: str = "<DataFrame>") -> Datase
     """Wrap a caller's DataFrame (Python API); the caller's frame is not changed."""
     frame = frame.copy().reset_index(drop=True)
     frame.columns = [str(c) for c in frame.columns]
-    data = pd.util.hash_pandas_object(frame, index=False).values.tobytes()
+    data = pd.util.hash_pandas_object(frame, index=False).to_numpy().tobytes()
     digest = hashlib.sha256(data).hexdigest()
     return Dataset(frame, name, Path(name), digest, None, {c: i for i, c in enumerate(frame.columns)}, None, "frame")
