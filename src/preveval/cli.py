@@ -162,12 +162,14 @@ def library_list(debug: DebugOpt = False) -> None:
 
 def _show_templates(items: list[Any]) -> None:
     table = Table(show_lines=False)
-    table.add_column("id")
-    table.add_column("initiative")
-    table.add_column("partners")
+    for col in ("id", "initiative", "level", "partners", "designs"):
+        table.add_column(col)
     for t in items:
-        table.add_row(t.id, t.name, ", ".join(p.name for p in t.spec.initiative.partners))
+        s = t.spec
+        designs = sorted({a.method if a.method == "its" else f"did/{a.design}" for a in s.analyses})
+        table.add_row(t.id, t.name, s.initiative.prevention_level, str(len(s.initiative.partners)), ", ".join(designs))
     out.print(table)
+    out.print("Show one with: preveval library show ID")
 
 
 @library_app.command("search")
