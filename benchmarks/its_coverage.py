@@ -56,7 +56,7 @@ def main() -> None:
     ap.add_argument("--json", default=None, help="write the results to this file")
     args = ap.parse_args()
     grid = [g for g in GRID if args.only in (None, g["scenario"])]
-    console = Console()
+    console = Console(width=120)
     rows = []
     start = time.time()
     cols = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), TimeRemainingColumn())
