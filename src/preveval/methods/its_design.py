@@ -31,7 +31,7 @@ A controlled ITS stacks the treated and the comparison series (group :math:`G = 
 in level and trend, and ``level_change`` / ``slope_change`` the difference-in-level and
 difference-in-slope :math:`\delta, \gamma` — the effect beyond the change in the comparison
 (Linden 2015, *Stata Journal* 15(2):480–500; Lopez Bernal, Cummins & Gasparrini 2018,
-*J Clin Epidemiol* 103:82–87).
+*Int J Epidemiol* 47(6):2082–2093).
 """
 
 from __future__ import annotations

@@ -6,8 +6,8 @@ other count families; a log-transformed outcome for gaussian), error model (ols,
 phase-in (0, 1 and 3 periods), impact (level and slope added) and the structural
 time-series estimator. A specification that cannot be fitted appears with the reason.
 
-**Placebo interruptions** (in-time placebos; Linden 2015, *Stata J* 15(2):480–500; Bernal,
-Cummins & Gasparrini 2018, *J Clin Epidemiol* 103:82–87). Using only the periods before
+**Placebo interruptions** (in-time placebos; Linden 2015, *Stata J* 15(2):480–500; Lopez
+Bernal, Cummins & Gasparrini 2018, *Int J Epidemiol* 47(6):2082–2093). Using only the periods before
 the first intervention, the same model is fitted with a false start at every period that
 leaves at least ``MIN_SIDE`` periods on each side. The **placebo share** is the proportion of
 placebo headline estimates at least as large in absolute value as the real one — an

@@ -36,7 +36,7 @@ def _num(x: float) -> str:
         return f"{v:,.0f}"
     if v >= 10:
         return f"{v:.1f}"
-    return f"{v:.2g}" if v < 1 else f"{v:.2f}"
+    return f"{v:.2g}" if v < 1 else f"{v:.1f}"
 
 
 def _lower(label: str) -> str:
@@ -52,46 +52,51 @@ def headline(result: ItsResult, indicator: Indicator, spec: ItsAnalysis) -> str:
     """One plain-English sentence: the size, direction and certainty of the headline effect."""
     e: Estimate = result.effect
     label = _lower(indicator.label)
-    ref = "the comparison series and the earlier trends predict" if spec.comparison is not None else "the earlier trend predicts"
-    unit = _UNIT.get(result.periods_per_year, "period")
     slope = e.term.endswith("slope_change")
+    unit = _UNIT.get(result.periods_per_year, "period")
+    cits = spec.comparison is not None
+    if slope:
+        ref = "relative to the change in the comparison series" if cits else "relative to the earlier trend"
+    else:
+        ref = "than the comparison series and the earlier trends predict" if cits else "than the earlier trend predicts"
     start = f"After {_what(result, spec)}, "
     if e.ci_low is None or e.ci_high is None:
         return start + f"the change in {label} could not be estimated with a confidence interval."
     down = e.estimate < 0
     desired = (down and indicator.desired == "decrease") or (not down and indicator.desired == "increase")
+    per_unit = f" per {unit}" if slope else ""
     if result.scale == "log":
         lo, hi = sorted((math.exp(e.ci_low) - 1, math.exp(e.ci_high) - 1))
-        size = math.exp(e.estimate) - 1
+        size = _pct(math.exp(e.estimate) - 1)
 
-        def rng(a: float, b: float) -> str:
-            def one(v: float) -> str:
-                return f"a {_pct(v)} {'fall' if v < 0 else 'rise'}"
-            return f"{one(a)} to {one(b)}"
+        def one(v: float) -> str:
+            return f"{_pct(v)} {'lower' if v < 0 else 'higher'}"
 
-        if slope:
-            change = f"the trend in {label} became about {_pct(size)} {'lower' if down else 'higher'} per {unit}"
-        else:
-            change = f"{label} were about {_pct(size)} {'lower' if down else 'higher'}"
-        if e.excludes_zero():
-            a, b = sorted((abs(lo), abs(hi)))
-            s = start + f"{change} (95% CI {_pct(a)} to {_pct(b)}) than {ref}"
-        else:
-            s = start + f"{change} than {ref}, but this is uncertain: the data fit anything from {rng(lo, hi)} (95% CI), so we cannot tell whether the initiative made a difference"
+        ci = f"95% CI {_pct(min(abs(lo), abs(hi)))} to {_pct(max(abs(lo), abs(hi)))}"
+        span = f"{one(lo)} to {one(hi)}"
     else:
         per = f" per {result.rate_per:,.0f}" if result.rate_per else ""
         units = f" {indicator.unit_label}" if indicator.unit_label else ""
-        if slope:
-            change = f"the trend in {label} changed by about {_num(e.estimate)}{units}{per} per {unit} ({'down' if down else 'up'})"
-        else:
-            change = f"{label} were about {_num(e.estimate)}{units}{per} {'lower' if down else 'higher'}"
-        if e.excludes_zero():
-            a, b = sorted((abs(e.ci_low), abs(e.ci_high)))
-            s = start + f"{change} (95% CI {_num(a)} to {_num(b)}) than {ref}"
-        else:
-            s = start + f"{change} than {ref}, but this is uncertain: the 95% CI runs from {_num(e.ci_low) if e.ci_low >= 0 else '-' + _num(e.ci_low)} to {_num(e.ci_high) if e.ci_high >= 0 else '-' + _num(e.ci_high)}, so we cannot tell whether the initiative made a difference"
+        size = f"{_num(e.estimate)}{units}{per}"
+
+        def one(v: float) -> str:
+            return f"{_num(v)} {'lower' if v < 0 else 'higher'}"
+
+        ci = f"95% CI {_num(min(abs(e.ci_low), abs(e.ci_high)))} to {_num(max(abs(e.ci_low), abs(e.ci_high)))}"
+        span = f"{one(e.ci_low)} to {one(e.ci_high)}"
+    if slope:
+        change = f"{label} {'fell' if down else 'rose'} by about a further {size}{per_unit}"
+    else:
+        change = f"{label} were about {size} {'lower' if down else 'higher'}"
     if e.excludes_zero():
+        s = start + f"{change} ({ci}) {ref}"
         s += "; this is the direction the initiative aims for" if desired else "; this is the opposite of what the initiative aims for"
+    else:
+        s = (
+            start
+            + f"{change} {ref}, but this is uncertain: the data fit anything from {span}{per_unit} (95% CI), "
+            "so we cannot tell whether the initiative made a difference"
+        )
     return s + "."
 
 
@@ -167,7 +172,8 @@ def plot_its(result: ItsResult, indicator: Indicator, spec: ItsAnalysis) -> Figu
     ax.scatter(x, s["observed"], s=14, color="#555555", label="Observed", zorder=3)
     if "comparison_observed" in s:
         ax.scatter(x, s["comparison_observed"], s=10, marker="x", color="#999999", label="Comparison observed", zorder=2)
-        ax.plot(x, s["comparison_fitted"], color="#999999", lw=1, label="Comparison fitted")
+        for i, seg in enumerate((~post, post)):
+            ax.plot(x[seg], s["comparison_fitted"][seg], color="#999999", lw=1, label="Comparison fitted" if i == 0 else None)
     for i, seg in enumerate((~post, post)):
         ax.plot(x[seg], s["fitted"][seg], color="#1f77b4", lw=2, label="Fitted" if i == 0 else None)
     ax.plot(x[post], s["counterfactual"][post], color="#d62728", lw=1.5, ls="--", label="Without the initiative (counterfactual)")
