@@ -303,3 +303,20 @@ def test_structural_matches_unobserved_components(cont: pd.DataFrame) -> None:
     assert res.effect.estimate == pytest.approx(ref.params["beta.level_change"], rel=1e-4)
     assert res.effect.std_error == pytest.approx(ref.bse["beta.level_change"], rel=1e-3)
     assert res.log_likelihood >= ref.llf - 1e-6
+
+
+def test_negative_binomial_hac_matches_statsmodels(counts: pd.DataFrame) -> None:
+    X = _seg(counts, 48)
+    y, off = counts["y"].to_numpy(), np.log(counts["pop"].to_numpy())
+    res = _fit(counts, str(counts["period"].iloc[48]), family="negative_binomial", offset="pop", errors="hac", hac_prewhite=False, hac_lag=3)
+    fam = sm.families.NegativeBinomial(alpha=res.nb_alpha)
+    ref = sm.GLM(y, X, family=fam, offset=off).fit(tol=1e-12, cov_type="HAC", cov_kwds={"maxlags": 3, "use_correction": True})
+    np.testing.assert_allclose(_coefs(res, BASE)[1], ref.bse, rtol=RTOL)
+
+
+def test_yearly_series_without_seasonality() -> None:
+    d = simulate_its(30, family="poisson", beta=(4.0, 0.01, -0.3, 0.0), freq="Y", start="1990", seed=13)
+    res = _fit(d, str(d["period"].iloc[15]), family="poisson")
+    ref = sm.GLM(d["y"].to_numpy(), _seg(d, 15), family=sm.families.Poisson()).fit(tol=1e-12)
+    np.testing.assert_allclose(_coefs(res, BASE)[1], ref.bse, rtol=RTOL)
+    assert res.periods_per_year == 1 and res.trend_ratio_per_year == pytest.approx(np.exp(ref.params[1]))

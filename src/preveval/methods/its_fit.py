@@ -171,9 +171,10 @@ def fit_core(
         if family == "negative_binomial" and nb_llf is not None:
             llf = nb_llf
             aic = float(-2 * nb_llf + 2 * (k + 1))
-        w = mu / (1.0 + (alpha or 0.0) * mu)
         scores = X * ((y - mu) / (1.0 + (alpha or 0.0) * mu))[:, None]
-        bread = np.linalg.inv(X.T @ (X * w[:, None]))
+        # bread: inverse observed information (= expected for the canonical Poisson link;
+        # for NB2 with a log link the observed Hessian, as statsmodels' GLM HAC)
+        bread = np.linalg.inv(-res.model.hessian(params, scale=1.0, observed=True))
         use_t = False
         se_type = {
             "poisson": "model-based (Poisson, scale 1)",
