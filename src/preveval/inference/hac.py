@@ -59,6 +59,11 @@ def newey_west_lag(n: int) -> int:
     return int(math.floor(4.0 * (n / 100.0) ** (2.0 / 9.0)))
 
 
+def _as_2d(scores: np.ndarray) -> np.ndarray:
+    g = np.asarray(scores, dtype=float)
+    return g[:, None] if g.ndim == 1 else g
+
+
 def bartlett_weights(lag: int) -> np.ndarray:
     r"""Bartlett kernel weights :math:`w_j = 1 - j / (L + 1)` for :math:`j = 0..L`."""
     if lag < 0:
@@ -83,9 +88,7 @@ def hac_meat(scores: np.ndarray, lag: int) -> np.ndarray:
     -------
     ndarray, shape (k, k)
     """
-    g = np.asarray(scores, dtype=float)
-    if g.ndim == 1:
-        g = g[:, None]
+    g = _as_2d(scores)
     w = bartlett_weights(lag)
     s = g.T @ g
     for j in range(1, min(lag, g.shape[0] - 1) + 1):
@@ -101,9 +104,7 @@ def prewhiten(scores: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     ``ar(..., order.max = 1, aic = FALSE, demean = FALSE, method = "ols")``) and returns the
     residuals :math:`v_t` (n−1 rows) and the recolouring matrix :math:`D = (I - A)^{-1}`.
     """
-    g = np.asarray(scores, dtype=float)
-    if g.ndim == 1:
-        g = g[:, None]
+    g = _as_2d(scores)
     a_t, *_ = np.linalg.lstsq(g[:-1], g[1:], rcond=None)
     v = g[1:] - g[:-1] @ a_t
     d = np.linalg.inv(np.eye(g.shape[1]) - a_t.T)
@@ -120,9 +121,7 @@ def newey_west_bandwidth(scores: np.ndarray, *, prewhite: bool = True, intercept
     :math:`s_1 = 2 \sum_{j \ge 1} j \hat\sigma_j`; the bandwidth is
     :math:`1.1447\,[(s_1/s_0)^2 n]^{1/3}` and the lag its integer part.
     """
-    g = np.asarray(scores, dtype=float)
-    if g.ndim == 1:
-        g = g[:, None]
+    g = _as_2d(scores)
     if prewhite:
         g, _ = prewhiten(g)
     n, k = g.shape
@@ -186,9 +185,7 @@ def hac_covariance(
     -------
     ndarray, shape (k, k)
     """
-    g = np.asarray(scores, dtype=float)
-    if g.ndim == 1:
-        g = g[:, None]
+    g = _as_2d(scores)
     n, k = g.shape
     if lag is None:
         lag = newey_west_bandwidth(g, prewhite=prewhite, intercept=intercept)

@@ -17,30 +17,15 @@ from matplotlib.figure import Figure
 
 from preveval.methods.its import ItsResult
 from preveval.pack.section import FigureItem, Section, TableItem
+from preveval.pack.wording import lower_first as _lower
+from preveval.pack.wording import num as _num
+from preveval.pack.wording import pct as _pct
 from preveval.results import Estimate
 from preveval.spec.models import Indicator, ItsAnalysis
 
 __all__ = ["its_section", "plot_its", "plot_residual_acf"]
 
 _UNIT = {12.0: "month", 4.0: "quarter", 1.0: "year", 365.25: "day", 52.1775: "week"}
-
-
-def _pct(x: float) -> str:
-    v = abs(x) * 100
-    return f"{v:.0f}%" if v >= 5 else (f"{v:.1f}%" if v >= 0.5 else f"{v:.2f}%")
-
-
-def _num(x: float) -> str:
-    v = abs(x)
-    if v >= 100:
-        return f"{v:,.0f}"
-    if v >= 10:
-        return f"{v:.1f}"
-    return f"{v:.2g}" if v < 1 else f"{v:.1f}"
-
-
-def _lower(label: str) -> str:
-    return label[:1].lower() + label[1:] if label[:2] != label[:2].upper() else label
 
 
 def _what(result: ItsResult, spec: ItsAnalysis) -> str:
