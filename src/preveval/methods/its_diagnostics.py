@@ -28,7 +28,7 @@ from preveval.methods.its_fit import CoreFit
 from preveval.results import Diagnostic
 from preveval.spec.models import ItsAnalysis
 
-__all__ = ["diagnose", "ljung_box_lags", "residual_acf"]
+__all__ = ["diagnose", "ljung_box", "ljung_box_lags", "residual_acf"]
 
 MIN_SIDE = 8
 
@@ -37,6 +37,19 @@ def ljung_box_lags(n: int, ppy: float, seasonal: bool) -> int:
     """Ljung–Box lag: 10, or two seasonal cycles for seasonal data; at most n/5, at least 1."""
     h = int(round(2 * ppy)) if seasonal and 1.5 < ppy <= 52.2 else 10
     return max(1, min(h, n // 5))
+
+
+def ljung_box(resid: np.ndarray, lags: int, what: str) -> Diagnostic:
+    """Ljung–Box test of ``what`` up to ``lags`` as a Diagnostic (fail when p < 0.05)."""
+    lb = acorr_ljungbox(resid, lags=[lags], return_df=True)
+    q, p = float(lb["lb_stat"].iloc[0]), float(lb["lb_pvalue"].iloc[0])
+    return Diagnostic(
+        "ljung_box",
+        "pass" if p >= 0.05 else "fail",
+        f"Ljung-Box test of {what} up to lag {lags}: Q = {q:.2f}, p = {p:.3f}",
+        statistic=q,
+        p_value=p,
+    )
 
 
 def residual_acf(resid: np.ndarray, nlags: int) -> pd.DataFrame:
@@ -84,17 +97,9 @@ def diagnose(
         )
     )
     h = ljung_box_lags(n, ppy, seasonal)
-    lb = acorr_ljungbox(resid, lags=[h], return_df=True)
-    q, p = float(lb["lb_stat"].iloc[0]), float(lb["lb_pvalue"].iloc[0])
-    diags.append(
-        Diagnostic(
-            "ljung_box",
-            "pass" if p >= 0.05 else "fail",
-            f"Ljung-Box test of residual autocorrelation up to lag {h}: Q = {q:.2f}, p = {p:.3f}",
-            statistic=q,
-            p_value=p,
-        )
-    )
+    lb = ljung_box(resid, h, "residual autocorrelation")
+    p = float(lb.p_value)
+    diags.append(lb)
     if p < 0.05 and spec.errors == "ols":
         warns.append(
             f"The residuals are autocorrelated (Ljung-Box p = {p:.3f} at lag {h}), so the standard errors "
