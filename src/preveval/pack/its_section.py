@@ -94,27 +94,34 @@ def _paragraphs(result: ItsResult, indicator: Indicator, spec: ItsAnalysis) -> l
         + ")."
     ]
     if result.trend_ratio_per_year is not None and result.trend_ratio_per_year_ci is not None:
-        r = result.trend_ratio_per_year
+        r, ci = result.trend_ratio_per_year, result.trend_ratio_per_year_ci
+
+        def signed(v: float) -> str:
+            return f"{'a rise' if v > 0 else 'a fall'} of {_pct(v)}"
+
         out.append(
             f"Before the initiative, {_lower(indicator.label)} were {'rising' if r > 1 else 'falling'} by about "
-            f"{_pct(r - 1)} a year (95% CI {result.trend_ratio_per_year_ci.ci_low:.3f} to "
-            f"{result.trend_ratio_per_year_ci.ci_high:.3f} as a ratio per year)."
+            f"{_pct(r - 1)} a year (95% CI from {signed(ci.ci_low - 1)} to {signed(ci.ci_high - 1)} a year)."
         )
     elif result.trend is not None:
         out.append(f"Before the initiative the underlying trend was {result.trend.estimate:+.3g} per year.")
     p = result.prevented
     if p is not None:
-        what = "interval for the expected number" if p.interval == "mean" else "interval including year-to-year chance variation"
-        if p.total >= 0:
-            out.append(
-                f"Over the {p.years:.1f} years after the start there were about {p.total:,.0f} fewer events than expected "
-                f"without the initiative (95% {what}: {p.ci_low:,.0f} to {p.ci_high:,.0f}), about {p.per_year:,.0f} a year."
-            )
-        else:
-            out.append(
-                f"Over the {p.years:.1f} years after the start there were about {-p.total:,.0f} more events than expected "
-                f"without the initiative (95% {what}: {p.ci_low:,.0f} to {p.ci_high:,.0f} prevented; negative means more events)."
-            )
+        what = "interval for the expected number" if p.interval == "mean" else "interval allowing for chance variation in the counts"
+
+        noun = indicator.unit_label or "events"
+
+        def events(v: float) -> str:
+            return f"{abs(v):,.0f} {'fewer' if v >= 0 else 'more'}"
+
+        text = (
+            f"Over the {p.years:.1f} years after the start there were about {events(p.total)} {noun} than expected "
+            f"without the initiative, about {events(p.per_year)} a year (95% {what}: from {events(p.ci_low)} "
+            f"to {events(p.ci_high)})."
+        )
+        if p.ci_low < 0 < p.ci_high:
+            text += " The interval includes no change, so this difference could be chance."
+        out.append(text)
     if result.placebo_share is not None:
         out.append(
             f"Placebo check: re-fitting with a false start date at every feasible earlier period, {result.placebo_share:.0%} "
