@@ -37,7 +37,7 @@ from preveval.methods.its_design import ItsDesign, build_design
 from preveval.methods.its_diagnostics import diagnose
 from preveval.methods.its_fit import CoreFit, fit_core
 from preveval.methods.its_series import build_its_series, periods_per_year
-from preveval.results import AnalysisResult, Diagnostic, Estimate, Ratio, not_json
+from preveval.results import AnalysisResult, Diagnostic, Estimate, Ratio, Scale, not_json
 from preveval.spec.models import Indicator, ItsAnalysis, Seasonality
 
 __all__ = ["ItsResult", "Prevented", "build_its_series", "fit_its"]
@@ -138,7 +138,7 @@ def _series_table(design: ItsDesign, core: CoreFit, series: pd.DataFrame, outcom
     if design.link == "log":
         fitted, cf, lo, hi = np.exp(eta), np.exp(eta_c), np.exp(lo), np.exp(hi)
         observed = np.exp(y) if design.transform == "log" else y
-        if design.offset is not None and design.rate_per is not None:
+        if design.exposure is not None and design.rate_per is not None:
             # counts: the linear predictor without the offset is a log rate per exposure
             fitted, cf, lo, hi = (v * design.rate_per for v in (fitted, cf, lo, hi))
             observed = observed / design.exposure[tr] * design.rate_per
@@ -164,7 +164,7 @@ def _series_table(design: ItsDesign, core: CoreFit, series: pd.DataFrame, outcom
         if design.link == "log":
             yc = np.exp(yc) if design.transform == "log" else yc
             fc = np.exp(etac)
-            if design.offset is not None and design.rate_per is not None:
+            if design.exposure is not None and design.rate_per is not None:
                 yc = yc / design.exposure[cmp_] * design.rate_per
                 fc = fc * design.rate_per
         else:
@@ -262,7 +262,7 @@ def fit_its(
     pre = f"{first}." if first else ""
     head = f"{pre}slope_change" if spec.impact == "slope" else f"{pre}level_change"
     effect = by_term[head]
-    scale = "log" if design.link == "log" else "difference"
+    scale: Scale = "log" if design.link == "log" else "difference"
     ppy = periods_per_year(series["period"])
     trend = by_term["time"]
     trend_y = Estimate(

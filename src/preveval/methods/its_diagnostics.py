@@ -25,7 +25,7 @@ from statsmodels.tsa.stattools import acf
 
 from preveval.methods.its_design import ItsDesign
 from preveval.methods.its_fit import CoreFit
-from preveval.results import Diagnostic
+from preveval.results import Diagnostic, Status
 from preveval.spec.models import ItsAnalysis
 
 __all__ = ["diagnose", "ljung_box", "ljung_box_lags", "residual_acf"]
@@ -98,7 +98,7 @@ def diagnose(
     )
     h = ljung_box_lags(n, ppy, seasonal)
     lb = ljung_box(resid, h, "residual autocorrelation")
-    p = float(lb.p_value)
+    p = 1.0 if lb.p_value is None else float(lb.p_value)
     diags.append(lb)
     if p < 0.05 and spec.errors == "ols":
         warns.append(
@@ -135,7 +135,7 @@ def diagnose(
         name = f"intervention '{k}'" if k else "the intervention"
         n_before = int((t_all < t0).sum())
         n_after = int((t_all >= design.starts[k]).sum())
-        status = "pass" if min(n_before, n_after) >= MIN_SIDE else "fail"
+        status: Status = "pass" if min(n_before, n_after) >= MIN_SIDE else "fail"
         diags.append(Diagnostic(f"points_per_side{'.' + k if k else ''}", status, f"{n_before} periods before and {n_after} from {name}"))
         if status == "fail":
             warns.append(

@@ -139,6 +139,7 @@ def fit_core(
         return _fit_ar(y, X, ar_order, blocks)
     alpha = None
     nb_llf = None
+    aic: float | None
     if family == "gaussian":
         res = sm.OLS(y, X).fit()
         mu = res.fittedvalues

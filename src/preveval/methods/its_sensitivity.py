@@ -171,7 +171,7 @@ def sensitivity_table(
             rows.append({"analysis": "placebo", "specification": f"placebo start {r['placebo_start']}", "term": r["term"], "estimate": r["estimate"], "ci_low": r["ci_low"], "ci_high": r["ci_high"], "p_value": r["p_value"], "scale": r["scale"], "note": ""})
         pmin = float(plac["p_joint"].min())
         if pmin * len(plac) < 0.05:
-            at = plac.loc[plac["p_joint"].idxmin(), "placebo_start"]
+            at = plac["placebo_start"].iloc[int(np.argmin(plac["p_joint"].to_numpy()))]
             warns.append(
                 f"The period before the initiative already shows a break in the trend (around {at}; "
                 f"p = {min(1.0, pmin * len(plac)):.3f} after allowing for {len(plac)} dates tried), so the earlier "

@@ -62,7 +62,8 @@ def _aggregate(
     sub = frame.loc[names.isin(chosen)].copy()
     sub["_unit"] = names[names.isin(chosen)]
     all_t = sorted(set(sub["t"]))
-    for u, g in sub.groupby("_unit", sort=False):
+    for key, g in sub.groupby("_unit", sort=False):
+        u = str(key)
         missing = sorted(set(all_t) - set(g["t"]))
         if missing:
             issues.append(

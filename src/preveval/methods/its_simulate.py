@@ -15,6 +15,8 @@ r"""Seeded simulator of interrupted time series with known effects (tests, bench
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pandas as pd
 
@@ -106,7 +108,7 @@ def simulate_its(
     return out
 
 
-SCENARIOS = {
+SCENARIOS: dict[str, dict[str, Any]] = {
     "quasipoisson": {
         "family": "quasipoisson",
         "beta": (float(np.log(50.0)), 0.002, -0.2, -0.003),
@@ -176,7 +178,7 @@ def coverage_study(
         hits_l += lv.ci_low <= beta[2] <= lv.ci_high
         hits_s += sl.ci_low <= beta[3] <= sl.ci_high
         est.append(lv.estimate)
-        ses.append(lv.std_error)
+        ses.append(float(np.nan if lv.std_error is None else lv.std_error))
         if progress is not None:
             progress(1)
     ok = reps - failed

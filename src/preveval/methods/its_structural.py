@@ -33,9 +33,9 @@ import pandas as pd
 import statsmodels.api as sm
 
 from preveval.errors import EstimationError
-from preveval.methods.its_design import build_design
+from preveval.methods.its_design import ItsDesign, build_design
 from preveval.methods.its_series import periods_per_year
-from preveval.results import Estimate
+from preveval.results import Estimate, Scale
 from preveval.spec.models import Indicator, ItsAnalysis
 
 __all__ = ["UC_LEVEL", "fit_its_structural", "structural_inputs"]
@@ -45,7 +45,7 @@ UC_LEVEL = {"local_level": "llevel", "local_level_drift": "lldtrend", "local_lin
 
 def structural_inputs(
     spec: ItsAnalysis, series: pd.DataFrame, *, outcome: str, interventions: dict[str, int]
-) -> tuple[np.ndarray, pd.DataFrame, np.ndarray, object, list[str]]:
+) -> tuple[np.ndarray, pd.DataFrame, np.ndarray, ItsDesign, list[str]]:
     """Response (NaN in phase-in periods), exogenous regressors, log-exposure and the design."""
     gspec = spec.model_copy(update={"family": "gaussian", "transform": "none", "offset": None, "errors": "ols"})
     d = build_design(gspec, series, outcome=outcome, interventions=interventions)
@@ -118,7 +118,7 @@ def fit_its_structural(
         raise EstimationError("the structural model could not estimate the intervention effect")
     effect = by[head]
     log = spec.family != "gaussian" or spec.transform == "log"
-    scale = "log" if log else "difference"
+    scale: Scale = "log" if log else "difference"
 
     level = res.smoothed_state[0]
     lvar = res.smoothed_state_cov[0, 0]

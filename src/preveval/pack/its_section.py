@@ -93,15 +93,16 @@ def _paragraphs(result: ItsResult, indicator: Indicator, spec: ItsAnalysis) -> l
         + (f"; {result.n_excluded} phase-in periods left out" if result.n_excluded else "")
         + ")."
     ]
-    if result.trend_ratio_per_year is not None and result.trend_ratio_per_year_ci is not None:
-        r, ci = result.trend_ratio_per_year, result.trend_ratio_per_year_ci
+    tci = result.trend_ratio_per_year_ci
+    if result.trend_ratio_per_year is not None and tci is not None and tci.ci_low is not None and tci.ci_high is not None:
+        r, lo, hi = result.trend_ratio_per_year, tci.ci_low, tci.ci_high
 
         def signed(v: float) -> str:
             return f"{'a rise' if v > 0 else 'a fall'} of {_pct(v)}"
 
         out.append(
             f"Before the initiative, {_lower(indicator.label)} were {'rising' if r > 1 else 'falling'} by about "
-            f"{_pct(r - 1)} a year (95% CI from {signed(ci.ci_low - 1)} to {signed(ci.ci_high - 1)} a year)."
+            f"{_pct(r - 1)} a year (95% CI from {signed(lo - 1)} to {signed(hi - 1)} a year)."
         )
     elif result.trend is not None:
         out.append(f"Before the initiative the underlying trend was {result.trend.estimate:+.3g} per year.")
@@ -171,7 +172,7 @@ def plot_its(result: ItsResult, indicator: Indicator, spec: ItsAnalysis) -> Figu
     ax.plot(x[post], s["counterfactual"][post], color="#d62728", lw=1.5, ls="--", label="Without the initiative (counterfactual)")
     ax.fill_between(x[post], s["cf_low"][post], s["cf_high"][post], color="#d62728", alpha=0.15, lw=0, label="95% CI of the counterfactual")
     for k, v in result.interventions.items():
-        ax.axvline(pd.Period(v).to_timestamp(), color="black", ls=":", lw=1)
+        ax.axvline(pd.Period(v).to_timestamp(), color="black", ls=":", lw=1)  # type: ignore[arg-type]
         ax.annotate(k or "start", (pd.Period(v).to_timestamp(), 1.0), xycoords=("data", "axes fraction"), xytext=(3, -12), textcoords="offset points", fontsize=8)
     ylab = indicator.label + (f" per {result.rate_per:,.0f}" if result.rate_per else "")
     ax.set_ylabel(ylab)
