@@ -15,7 +15,6 @@ import pytest
 from typer.testing import CliRunner
 
 from preveval.cli import app
-
 from support import SPEC, series_frame
 
 runner = CliRunner()

@@ -10,11 +10,11 @@ from pathlib import Path
 import pandas as pd
 import pytest
 import yaml
-from support import ROOT, SHARED, SPEC, series_frame
 from typer.testing import CliRunner
 
 import preveval as pv
 from preveval.cli import app
+from support import ROOT, SHARED, SPEC, series_frame
 
 runner = CliRunner()
 CHECK_PACK = SHARED / "tools" / "check-pack"
