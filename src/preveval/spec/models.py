@@ -26,6 +26,16 @@ class Model(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+def _unit_names(v: object) -> object:
+    # Unit names may be written as numbers (council codes); they are kept as text. A single
+    # name may stand for a list of one.
+    if isinstance(v, (str, int)) and not isinstance(v, bool):
+        v = (v,)
+    if isinstance(v, (list, tuple)):
+        return tuple(str(x) if isinstance(x, (int, float)) and not isinstance(x, bool) else x for x in v)
+    return v
+
+
 def _period_text(v: object) -> object:
     # YAML gives 2005 as an int; periods are kept as text.
     if isinstance(v, int) and not isinstance(v, bool):
@@ -174,14 +184,7 @@ class ItsComparison(Model):
     units: tuple[str, ...] | None = None
     column: Column | None = None
 
-    @field_validator("units", mode="before")
-    @classmethod
-    def _v_units(cls, v: object) -> object:
-        if isinstance(v, (str, int)) and not isinstance(v, bool):
-            v = (v,)
-        if isinstance(v, (list, tuple)):
-            return tuple(str(x) if isinstance(x, (int, float)) and not isinstance(x, bool) else x for x in v)
-        return v
+    _v_units = field_validator("units", mode="before")(_unit_names)
 
     @model_validator(mode="after")
     def _one(self) -> ItsComparison:
@@ -195,16 +198,22 @@ class ItsComparison(Model):
 class ItsAnalysis(Model):
     """Interrupted time series regression (segmented regression)."""
 
-    id: Ident
-    method: Literal["its"]
-    indicator: Ident
-    intervention: PeriodText | None = None
-    interventions: dict[Ident, PeriodText] | None = None
-    impact: Literal["level", "slope", "level_and_slope"] = "level_and_slope"
-    family: Literal["gaussian", "poisson", "quasipoisson", "negative_binomial"] = "quasipoisson"
-    offset: Column | None = None
-    seasonality: Seasonality | Literal["none"] | None = None
-    covariates: tuple[Column, ...] = ()
+    id: Ident = Field(description="Id of the analysis (key in results.json)")
+    method: Literal["its"] = Field(description="its: interrupted time series")
+    indicator: Ident = Field(description="Id of the indicator analysed")
+    intervention: PeriodText | None = Field(
+        None, description="First period in which the initiative is active, e.g. 2016-04")
+    interventions: dict[Ident, PeriodText] | None = Field(
+        None, description="Several interventions instead of one: a map id: first active period")
+    impact: Literal["level", "slope", "level_and_slope"] = Field(
+        "level_and_slope", description="Which changes to estimate: an immediate level change, a slope change, or both")
+    family: Literal["gaussian", "poisson", "quasipoisson", "negative_binomial"] = Field(
+        "quasipoisson", description="Model family; count families use a log link and give rate ratios")
+    offset: Column | None = Field(
+        None, description="Exposure column (e.g. population): log offset for counts, rate for gaussian")
+    seasonality: Seasonality | Literal["none"] | None = Field(
+        None, description="fourier or dummies seasonality; none (the default) for no seasonal terms")
+    covariates: tuple[Column, ...] = Field((), description="Extra numeric columns adjusted for")
     units: tuple[str, ...] | None = Field(
         None, description="For panel data: which units to sum into the series (default: all)"
     )
@@ -247,12 +256,7 @@ class ItsAnalysis(Model):
             return {k: _period_text(x) for k, x in v.items()}
         return v
 
-    @field_validator("units", mode="before")
-    @classmethod
-    def _v_units(cls, v: object) -> object:
-        if isinstance(v, (list, tuple)):
-            return tuple(str(x) if isinstance(x, (int, float)) and not isinstance(x, bool) else x for x in v)
-        return v
+    _v_units = field_validator("units", mode="before")(_unit_names)
 
     @model_validator(mode="after")
     def _one_kind(self) -> ItsAnalysis:
@@ -279,30 +283,37 @@ class ItsAnalysis(Model):
 class DidAnalysis(Model):
     """Difference-in-differences: two-by-two, TWFE, event study or staggered."""
 
-    id: Ident
-    method: Literal["did"]
-    indicator: Ident
-    design: Literal["two_by_two", "twfe", "event_study", "staggered"] = "twfe"
-    treatment: Column | None = None
-    group: Column | None = None
-    post: Column | None = None
-    first_treated: Column | None = None
-    weights: Column | None = None
+    id: Ident = Field(description="Id of the analysis (key in results.json)")
+    method: Literal["did"] = Field(description="did: difference-in-differences")
+    indicator: Ident = Field(description="Id of the indicator analysed")
+    design: Literal["two_by_two", "twfe", "event_study", "staggered"] = Field(
+        "twfe", description="two_by_two (group x post), twfe (unit and period fixed effects), event_study, "
+        "or staggered (Callaway & Sant'Anna)")
+    treatment: Column | None = Field(None, description="twfe: 0/1 (or dose) column, treated in this unit and period")
+    group: Column | None = Field(None, description="two_by_two: 0/1 column, 1 for the treated group")
+    post: Column | None = Field(None, description="two_by_two: 0/1 column, 1 after the start")
+    first_treated: Column | None = Field(
+        None, description="event_study, staggered: column with the first treated period; empty = never treated")
+    weights: Column | None = Field(None, description="Regression weights (e.g. population)")
     offset: Column | None = Field(
         None,
         description="Exposure (e.g. population): log offset for poisson; for gaussian the outcome "
         "becomes a rate per rate_per of the exposure",
     )
     rate_per: float = Field(100_000.0, gt=0, description="Gaussian with an offset: rate per this many")
-    cluster: Column | None = None
-    inference: Literal["classical", "robust", "cluster", "wild_bootstrap"] = "cluster"
-    family: Literal["gaussian", "poisson"] = "gaussian"
-    covariates: tuple[Column, ...] = ()
+    cluster: Column | None = Field(None, description="Cluster column for standard errors (default: the unit column)")
+    inference: Literal["classical", "robust", "cluster", "wild_bootstrap"] = Field(
+        "cluster", description="Standard errors: classical, robust (HC1), cluster (CR1, as Stata/fixest) or "
+        "wild_bootstrap (wild cluster restricted bootstrap, for few clusters)")
+    family: Literal["gaussian", "poisson"] = Field(
+        "gaussian", description="gaussian (linear) or poisson (PPML, for counts; effect as a rate ratio)")
+    covariates: tuple[Column, ...] = Field((), description="Extra numeric columns adjusted for")
     fixed_effects: tuple[Column, ...] = Field((), description="Extra fixed effects beyond unit and time")
-    control: Literal["never_treated", "not_yet_treated"] = "never_treated"
+    control: Literal["never_treated", "not_yet_treated"] = Field(
+        "never_treated", description="staggered: comparison units (as R did::att_gt control_group)")
     leads: int = Field(4, ge=1, le=60, description="Event study: periods before treatment shown")
     lags: int = Field(6, ge=0, le=120, description="Event study: periods after treatment shown")
-    bin_endpoints: bool = True
+    bin_endpoints: bool = Field(True, description="Event study: pool periods beyond the leads/lags window into the end bins")
     event_bin: int = Field(
         1, ge=1, le=366,
         description="Event study: width of the event-time bins in periods (e.g. 12 for years with monthly data); "
