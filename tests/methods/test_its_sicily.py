@@ -24,10 +24,7 @@ DATA = ROOT.parent / "shared/reference/sicily.csv"
 EXPECTED = json.loads((ROOT / "tests/reference/sicily/expected.json").read_text())
 IND = Indicator(id="aces", label="Acute coronary events", column="aces")
 
-pytestmark = [
-    pytest.mark.reference,
-    pytest.mark.skipif(not DATA.exists(), reason="../shared/reference/sicily.csv not present"),
-]
+pytestmark = pytest.mark.reference
 
 
 def _frame() -> pd.DataFrame:
