@@ -24,6 +24,14 @@ DESIGNS = {
 }
 
 
+DESIGN_TITLES = {
+    "two_by_two": "Difference-in-differences (two-by-two)",
+    "twfe": "Difference-in-differences (two-way fixed effects)",
+    "event_study": "Event study",
+    "staggered": "Staggered difference-in-differences",
+}
+
+
 def headline(result: DidResult, indicator: Indicator, spec: DidAnalysis | None = None) -> str:
     """One sentence for the board."""
     e = result.effect
@@ -182,7 +190,7 @@ def plot_trends(trends: pd.DataFrame, indicator: Indicator, start: int | None, r
 
 def did_section(result: DidResult, indicator: Indicator, spec: DidAnalysis) -> Section:
     """The report section of one DiD analysis."""
-    sec = Section(id=f"analysis-{spec.id}", title=f"Difference-in-differences: {indicator.label}")
+    sec = Section(id=f"analysis-{spec.id}", title=f"{DESIGN_TITLES[spec.design]}: {indicator.label}")
     sec.headline = headline(result, indicator, spec)
     sec.paragraphs = _paragraphs(result, indicator)
     sec.warnings = list(result.warnings)

@@ -98,4 +98,11 @@ def render_html(title: str, subtitle: str, sections: list[Section], figures_png:
     """The report as one self-contained HTML page."""
     images = {name: "data:image/png;base64," + base64.b64encode(png).decode("ascii") for name, png in figures_png.items()}
     template = _ENV.get_template("report.html.j2")
-    return template.render(title=title, subtitle=subtitle, sections=sections, images=images, table_rows=table_rows)
+    return template.render(title=title, subtitle=subtitle, sections=sections, images=images, table_rows=table_rows,
+                           numeric_columns=numeric_columns)
+
+
+def numeric_columns(t: TableItem) -> list[bool]:
+    """Which columns hold numbers (right-aligned in HTML)."""
+    return [pd.api.types.is_numeric_dtype(t.frame[c]) and not pd.api.types.is_bool_dtype(t.frame[c])
+            for c in t.frame.columns]

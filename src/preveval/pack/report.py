@@ -44,8 +44,10 @@ def build_sections(result: EvaluationResult) -> list[Section]:
         extra = contribution_sections(result)
     summary = Section(id="summary", title="Summary")
     summary.paragraphs.append(_initiative_sentence(spec))
-    summary.bullets = [s.headline for s in [*analyses, *extra] if s.headline]
+    summary.bullets = [f"{s.title.split(':')[0]} ({a.id}): {s.headline}"
+                       for s, a in zip(analyses, spec.analyses, strict=True) if s.headline]
     agreement = agreement_sections(result)
+    summary.bullets += [f"{s.title}: {s.headline}" for s in [*agreement, *extra] if s.headline]
     if result.warnings:
         summary.warnings = [f"{len(result.warnings)} warning(s) about the data or design: see 'Data'."]
     return [summary, _initiative(spec), _logic_model(spec, result), *analyses, *agreement, *extra,
