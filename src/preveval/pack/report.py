@@ -50,8 +50,17 @@ def build_sections(result: EvaluationResult) -> list[Section]:
     summary.bullets += [f"{s.title}: {s.headline}" for s in [*agreement, *extra] if s.headline]
     if result.warnings:
         summary.warnings = [f"{len(result.warnings)} warning(s) about the data or design: see 'Data'."]
-    return [summary, _initiative(spec), _logic_model(spec, result), *analyses, *agreement, *extra,
-            _data(result), _provenance(result)]
+    sections = [summary, _initiative(spec), _logic_model(spec, result), *analyses, *agreement, *extra,
+                _data(result), _provenance(result)]
+    _tidy(sections)
+    return sections
+
+
+def _tidy(sections: list[Section]) -> None:
+    """Sentences start with a capital letter, whichever builder wrote them."""
+    for sec in sections:
+        sec.warnings = [w[:1].upper() + w[1:] for w in sec.warnings]
+        _tidy(sec.subsections)
 
 
 def _as_percent(estimate: float) -> float:
