@@ -15,7 +15,7 @@ from scipy.linalg import toeplitz
 from statsmodels.stats.sandwich_covariance import cov_hac
 from statsmodels.tsa.arima_process import arma_acovf
 
-from preveval.inference.hac import newey_west_lag
+from preveval.inference.hac import llsw_lag
 from preveval.methods.its import build_its_series, fit_its
 from preveval.methods.its_simulate import simulate_its
 from preveval.spec.models import Indicator, ItsAnalysis
@@ -77,7 +77,7 @@ def test_glm_matches_statsmodels(counts: pd.DataFrame, family: str, errors: str)
     if errors == "ols":
         ref = glm.fit(scale="X2" if family == "quasipoisson" else 1.0, tol=1e-12)
     else:
-        ref = glm.fit(tol=1e-12, cov_type="HAC", cov_kwds={"maxlags": newey_west_lag(96), "use_correction": True})
+        ref = glm.fit(tol=1e-12, cov_type="HAC", cov_kwds={"maxlags": llsw_lag(96), "use_correction": True})
     b, se = _coefs(res, BASE + FOUR)
     np.testing.assert_allclose(b, ref.params, rtol=RTOL)
     np.testing.assert_allclose(se, ref.bse, rtol=RTOL)
@@ -111,7 +111,7 @@ def test_gaussian_ols_and_hac(cont: pd.DataFrame) -> None:
     assert res.effect.ci_low == pytest.approx(ref.conf_int()[2][0], rel=RTOL)  # t-based CI
     for lag in (None, 2):
         res = _fit(cont, start, family="gaussian", seasonality=season, errors="hac", hac_lag=lag, hac_prewhite=False)
-        L = newey_west_lag(96) if lag is None else lag
+        L = llsw_lag(96) if lag is None else lag
         ref = sm.OLS(y, X).fit(cov_type="HAC", cov_kwds={"maxlags": L, "use_correction": True})
         np.testing.assert_allclose(_coefs(res, BASE + ["sin1", "cos1"])[1], ref.bse, rtol=RTOL)
         assert res.hac_lag == L
@@ -125,7 +125,7 @@ def test_gaussian_hac_prewhitened(cont: pd.DataFrame) -> None:
     g = X * ols.resid[:, None]
     A = np.linalg.solve(g[:-1].T @ g[:-1], g[:-1].T @ g[1:]).T
     v = g[1:] - g[:-1] @ A.T
-    L = newey_west_lag(96)
+    L = llsw_lag(96)
     S = v.T @ v
     for j in range(1, L + 1):
         G = sum(np.outer(v[t], v[t - j]) for t in range(j, len(v)))
@@ -282,7 +282,7 @@ def test_controlled_its_stacked(errors: str) -> None:
     elif errors == "hac":
         ols = sm.OLS(y, X).fit()
         g = (X * ols.resid[:, None]).reshape(2, 80, 8).sum(axis=0)  # scores summed per period
-        V = cov_hac((g, np.linalg.inv(X.T @ X)), nlags=newey_west_lag(80), use_correction=False) * 160 / 152
+        V = cov_hac((g, np.linalg.inv(X.T @ X)), nlags=llsw_lag(80), use_correction=False) * 160 / 152
         np.testing.assert_allclose(_coefs(res, names)[1], np.sqrt(np.diag(V)), rtol=RTOL)
     else:
         phi = np.asarray(res.ar_params)

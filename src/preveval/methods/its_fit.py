@@ -13,7 +13,10 @@ negative_binomial         NB2, :math:`\mathrm{Var} = \mu + \alpha\mu^2`, :math:`
 ========================  ===================================================================
 
 ``errors: hac`` replaces the covariance by Newey–West (:mod:`preveval.inference.hac`) with
-the sandwich of the family's estimating equations and the :math:`n/(n-k)` correction.
+the sandwich of the family's estimating equations and the :math:`n/(n-k)` correction, a
+lag from the Lazarus–Lewis–Stock–Watson (2018) rule :math:`S = 1.3\sqrt{n}` (or Newey–West
+1994, or ``hac_lag``), VAR(1) prewhitening, and fixed-b critical values simulated for the
+design (:func:`~preveval.inference.hac.simulate_variance_ratios`; Kiefer & Vogelsang 2005).
 ``errors: ar`` (gaussian) fits regression with AR(p) errors by REML and generalised least
 squares, as R's ``nlme::gls(..., correlation = corARMA(p = p), method = "REML")``, the
 method that performed best among those compared for short ITS series by Turner et al. (2021,
@@ -24,22 +27,45 @@ bias of the autocorrelation estimate that makes ML-based intervals too narrow.
 
 from __future__ import annotations
 
+import hashlib
 import warnings
 from dataclasses import dataclass
+from typing import Literal
 
 import numpy as np
 import statsmodels.api as sm
 from statsmodels.tools.sm_exceptions import ConvergenceWarning, HessianInversionWarning
 
 from preveval.errors import EstimationError
-from preveval.inference.hac import hac_covariance, newey_west_lag
+from preveval.inference.hac import (
+    equivalent_t_df,
+    fixed_b_critical_values,
+    fixed_b_pvalues,
+    hac_covariance,
+    kiefer_vogelsang_cv,
+    llsw_lag,
+    newey_west_lag,
+    simulate_variance_ratios,
+)
 
-__all__ = ["CoreFit", "fit_core"]
+__all__ = ["CoreFit", "HacBandwidth", "HacCritical", "fit_core"]
+
+HacBandwidth = Literal["llsw", "newey_west_1994"]
+HacCritical = Literal["fixed_b", "kiefer_vogelsang", "standard"]
 
 
 @dataclass(frozen=True)
 class CoreFit:
-    """What a back-end returns: estimates, covariance and fit statistics."""
+    r"""What a back-end returns: estimates, covariance and fit statistics.
+
+    Intervals and p-values use Student t with ``df_resid`` degrees of freedom when
+    ``use_t``, else the normal. Under ``errors: hac`` with fixed-b critical values,
+    ``df_resid`` is the *equivalent* t df :math:`\nu` whose 97.5% quantile equals the
+    largest fixed-b critical value of the intervention terms; ``residual_df`` always holds
+    the residual degrees of freedom (n − k, or n − k − p), ``crit_values`` and ``p_values``
+    the per-term two-sided 95% critical values and p-values under the reference
+    distribution named in ``ci_label``.
+    """
 
     params: np.ndarray
     cov: np.ndarray
@@ -56,6 +82,12 @@ class CoreFit:
     se_type: str
     hac_lag: int | None = None
     ar_params: tuple[float, ...] = ()
+    residual_df: float | None = None
+    hac_bandwidth: str | None = None
+    hac_b: float | None = None
+    crit_values: tuple[float, ...] = ()
+    p_values: tuple[float, ...] = ()
+    ci_label: str = ""
 
 
 def _glm_family(family: str, alpha: float | None) -> sm.families.Family:
@@ -104,10 +136,14 @@ def fit_core(
     *,
     hac_lag: int | None = None,
     hac_prewhite: bool = True,
+    hac_bandwidth: HacBandwidth = "llsw",
+    hac_critical: HacCritical = "fixed_b",
+    hac_reps: int = 2000,
+    hac_seed: int = 20240101,
     ar_order: int = 1,
     blocks: int = 1,
 ) -> CoreFit:
-    """Fit one ITS regression (rows in time order; comparison rows after the treated).
+    r"""Fit one ITS regression (rows in time order; comparison rows after the treated).
 
     Parameters
     ----------
@@ -118,9 +154,20 @@ def fit_core(
     terms : tuple of str
         Column names, for error messages.
     hac_lag : int, optional
-        Newey–West lag; default :func:`~preveval.inference.hac.newey_west_lag`.
+        Newey–West lag; overrides ``hac_bandwidth``.
     hac_prewhite : bool
         VAR(1) prewhitening of the scores before the Newey–West estimator.
+    hac_bandwidth : {"llsw", "newey_west_1994"}
+        Lag rule: :func:`~preveval.inference.hac.llsw_lag` (:math:`S = 1.3\sqrt{n}`,
+        lag S − 1) or :func:`~preveval.inference.hac.newey_west_lag`
+        (:math:`\lfloor 4(n/100)^{2/9} \rfloor`); n counts periods.
+    hac_critical : {"fixed_b", "kiefer_vogelsang", "standard"}
+        Reference distribution of the HAC t-statistics: fixed-b simulated for this design
+        and estimator (:func:`~preveval.inference.hac.simulate_variance_ratios`), the
+        Kiefer–Vogelsang (2005) location-model polynomial at b = (lag + 1)/n, or the
+        family's usual t(n − k) / normal quantiles.
+    hac_reps, hac_seed : int
+        Draws and seed of the fixed-b simulation.
     ar_order : int
         AR order for ``errors: ar``.
     blocks : int
@@ -183,21 +230,34 @@ def fit_core(
             "negative_binomial": "model-based (negative binomial, dispersion by ML)",
         }[family]
     lag = None
+    inference = _Inference(df_resid=float(n - k), use_t=use_t)
     if errors == "hac":
-        lag = newey_west_lag(n // blocks) if hac_lag is None else int(hac_lag)
+        periods = n // blocks
+        if hac_lag is not None:
+            lag, rule = int(hac_lag), "set by hac_lag"
+        elif hac_bandwidth == "llsw":
+            lag, rule = llsw_lag(periods), "LLSW rule S = 1.3 sqrt(n)"
+        else:
+            lag, rule = newey_west_lag(periods), "Newey-West 1994 rule 4(n/100)^(2/9)"
         if blocks > 1:
-            scores = scores.reshape(blocks, n // blocks, k).sum(axis=0)
+            scores = scores.reshape(blocks, periods, k).sum(axis=0)
         cov = hac_covariance(scores, bread, lag, prewhite=hac_prewhite, small_sample=True, nobs=n)
         se_type = (
-            f"Newey-West HAC (Bartlett kernel, lag {lag}"
+            f"Newey-West HAC (Bartlett kernel, lag {lag}, {rule}"
             + (", VAR(1) prewhitening" if hac_prewhite else "")
             + ", n/(n-k) correction)"
         )
+        weights = None if family == "gaussian" else mu / (1.0 + (alpha or 0.0) * mu)
+        inference = _hac_inference(
+            hac_critical, X, weights, np.asarray(params, dtype=float), cov, terms, lag=lag, periods=periods,
+            prewhite=hac_prewhite, blocks=blocks, reps=hac_reps, seed=hac_seed, use_t=use_t,
+        )
+        se_type += inference.note
     return CoreFit(
         params=np.asarray(params, dtype=float),
         cov=np.asarray(cov, dtype=float),
-        df_resid=float(n - k),
-        use_t=use_t,
+        df_resid=inference.df_resid,
+        use_t=inference.use_t,
         dispersion=dispersion,
         alpha=alpha,
         fitted=np.asarray(mu, dtype=float),
@@ -208,6 +268,107 @@ def fit_core(
         llf=llf,
         se_type=se_type,
         hac_lag=lag,
+        residual_df=float(n - k),
+        hac_bandwidth=None if lag is None else rule,
+        hac_b=None if lag is None else (lag + 1) / (n // blocks),
+        crit_values=inference.crit_values,
+        p_values=inference.p_values,
+        ci_label=inference.label,
+    )
+
+
+@dataclass(frozen=True)
+class _Inference:
+    df_resid: float
+    use_t: bool
+    crit_values: tuple[float, ...] = ()
+    p_values: tuple[float, ...] = ()
+    label: str = ""
+    note: str = ""
+
+
+_RATIO_CACHE: dict[str, np.ndarray] = {}
+
+
+def _ratios(X: np.ndarray, weights: np.ndarray | None, **kw: int | bool) -> np.ndarray:
+    """Fixed-b variance-ratio draws of a design, cached by design, weights and settings."""
+    h = hashlib.sha1(np.ascontiguousarray(X, dtype=float).tobytes())
+    if weights is not None:
+        h.update(np.ascontiguousarray(weights, dtype=float).tobytes())
+    h.update(repr(sorted(kw.items())).encode())
+    key = h.hexdigest()
+    if key not in _RATIO_CACHE:
+        if len(_RATIO_CACHE) >= 64:
+            _RATIO_CACHE.pop(next(iter(_RATIO_CACHE)))
+        _RATIO_CACHE[key] = simulate_variance_ratios(X, weights=weights, **kw)  # type: ignore[arg-type]
+    return _RATIO_CACHE[key]
+
+
+def _effect_columns(terms: tuple[str, ...]) -> list[int]:
+    cols = [i for i, t in enumerate(terms) if t.endswith(("level_change", "slope_change"))]
+    return cols or list(range(len(terms)))
+
+
+def _hac_inference(
+    critical: str,
+    X: np.ndarray,
+    weights: np.ndarray | None,
+    params: np.ndarray,
+    cov: np.ndarray,
+    terms: tuple[str, ...],
+    *,
+    lag: int,
+    periods: int,
+    prewhite: bool,
+    blocks: int,
+    reps: int,
+    seed: int,
+    use_t: bool,
+) -> _Inference:
+    r"""Critical values and p-values of the HAC t-statistics.
+
+    ``fixed_b``: the fixed-b reference distribution of this design and estimator, a scale
+    mixture of normals simulated by :func:`~preveval.inference.hac.simulate_variance_ratios`;
+    ``kiefer_vogelsang``: the location-model polynomial at :math:`b = (L+1)/n`;
+    ``standard``: the family's t(n − k) or normal. The interval of every term uses one
+    quantile — the largest critical value of the intervention terms, expressed as t with
+    :math:`
+u` equivalent df (:func:`~preveval.inference.hac.equivalent_t_df`) — because
+    the consumers of :class:`CoreFit` read ``df_resid``; ``crit_values``/``p_values`` keep
+    the per-term values.
+    """
+    from scipy import stats
+
+    k = len(params)
+    se = np.sqrt(np.clip(np.diag(cov), 0.0, None))
+    tstat = np.divide(params, se, out=np.zeros(k), where=se > 0)
+    if critical == "standard":
+        dist = stats.t(len(X) - k) if use_t else stats.norm
+        q = float(dist.ppf(0.975))
+        return _Inference(float(len(X) - k), use_t, (q,) * k, tuple(float(p) for p in 2 * dist.sf(np.abs(tstat))), "t" if use_t else "normal")
+    cols = _effect_columns(terms)
+    if critical == "kiefer_vogelsang":
+        b = (lag + 1) / periods
+        crit = np.full(k, kiefer_vogelsang_cv(b))
+        nu = equivalent_t_df(float(crit[0]))
+        pvals = 2 * stats.t.sf(np.abs(tstat), nu)
+        label = f"fixed-b, Kiefer-Vogelsang (2005) Bartlett polynomial at b = {b:.3f}"
+        note = f"; fixed-b critical value {crit[0]:.3f} (Kiefer-Vogelsang 2005 polynomial, b = {b:.3f})"
+    else:
+        ratios = _ratios(X, weights, lag=int(lag), prewhite=bool(prewhite), blocks=int(blocks), reps=int(reps), seed=int(seed))
+        crit = fixed_b_critical_values(ratios)
+        pvals = fixed_b_pvalues(ratios, tstat)
+        label = f"fixed-b, simulated for this design and estimator ({reps} draws, seed {seed})"
+        note = f"; fixed-b critical value {float(crit[cols].max()):.3f} simulated for this design ({reps} draws)"
+    nu = equivalent_t_df(float(crit[cols].max()))
+    note += f", applied as t with {nu:.2f} equivalent df" if np.isfinite(nu) else ""
+    return _Inference(
+        df_resid=float(nu) if np.isfinite(nu) else float(len(X) - k),
+        use_t=bool(np.isfinite(nu)) or use_t,
+        crit_values=tuple(float(c) for c in crit),
+        p_values=tuple(float(p) for p in pvals),
+        label=label,
+        note=note,
     )
 
 

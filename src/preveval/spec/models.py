@@ -225,8 +225,16 @@ class ItsAnalysis(Model):
     errors: Literal["ols", "hac", "ar"] = Field(
         "ols", description="ols: model-based SEs; hac: Newey-West; ar: AR(p) errors (gaussian only)"
     )
-    hac_lag: int | None = Field(None, ge=0, le=520, description="Newey-West lag (default floor(4(n/100)^(2/9)))")
+    hac_lag: int | None = Field(None, ge=0, le=520, description="Newey-West lag (overrides hac_bandwidth)")
     hac_prewhite: bool = Field(True, description="VAR(1) prewhitening of the scores before Newey-West (R sandwich::NeweyWest default)")
+    hac_bandwidth: Literal["llsw", "newey_west_1994"] = Field(
+        "llsw",
+        description="Newey-West lag rule: llsw (S = 1.3 sqrt(n), lag S - 1; Lazarus et al. 2018) or newey_west_1994 (floor(4(n/100)^(2/9)))",
+    )
+    hac_critical: Literal["fixed_b", "kiefer_vogelsang", "standard"] = Field(
+        "fixed_b",
+        description="Critical values under errors: hac: fixed_b (simulated for the design), kiefer_vogelsang (2005 polynomial) or standard (t / normal)",
+    )
     ar_order: int = Field(1, ge=1, le=12, description="Order p of the AR(p) errors when errors: ar")
     phase_in: int = Field(0, ge=0, le=520, description="Periods from the intervention left out of the fit")
     lag: int = Field(0, ge=0, le=520, description="Periods after the intervention before the effect starts")
