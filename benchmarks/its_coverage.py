@@ -2,7 +2,7 @@
 
 Run from the repository root::
 
-    python benchmarks/its_coverage.py            # every scenario, 2000 replications each
+    python benchmarks/its_coverage.py --json coverage.json   # every row, 2000 replications each
     python benchmarks/its_coverage.py --reps 500 --only ar1
 
 Each row simulates series with a known level change (intervention at the middle) and
@@ -11,8 +11,12 @@ Scenarios (see :mod:`preveval.methods.its_simulate`):
 
 - quasi-Poisson counts, dispersion 2, 120 months, fitted as quasi-Poisson (and, to show
   the shortfall, as Poisson);
-- gaussian with AR(1) errors, rho = 0.5, fitted with ``errors: ols | hac | ar`` at 120 and
-  240 months and 730 days.
+- gaussian with AR(1) errors, rho = 0.5, fitted with ``errors: ols | hac | ar`` at 96, 120
+  and 240 months and 730 days; ``errors: hac`` with the defaults (LLSW lag, VAR(1)
+  prewhitening, fixed-b critical values simulated for the design) and, for comparison, the
+  previous default (Newey-West 1994 lag, t quantile), the Kiefer-Vogelsang polynomial with
+  and without prewhitening, and the simulated fixed-b values without prewhitening;
+- AR(1) with rho = 0 and 0.8 at 120 months (``ols | hac | ar``), to show the limits.
 
 The results table in docs/its.md was produced with the default arguments.
 """
@@ -22,6 +26,7 @@ from __future__ import annotations
 import argparse
 import json
 import time
+from typing import Any
 
 from rich.console import Console
 from rich.progress import (
@@ -36,12 +41,30 @@ from rich.table import Table
 
 from preveval.methods.its_simulate import coverage_study
 
-GRID = [
+HAC_VARIANTS: list[tuple[str, dict[str, Any]]] = [
+    ("NW94 lag, t (old default)", {"hac_bandwidth": "newey_west_1994", "hac_critical": "standard"}),
+    ("LLSW lag, KV polynomial", {"hac_critical": "kiefer_vogelsang"}),
+    ("LLSW lag, KV polynomial, no prewhitening", {"hac_critical": "kiefer_vogelsang", "hac_prewhite": False}),
+    ("LLSW lag, fixed-b simulated, no prewhitening", {"hac_prewhite": False}),
+]
+
+GRID: list[dict[str, Any]] = [
     {"scenario": "quasipoisson", "n": 120, "fit_family": "quasipoisson", "errors": "ols", "freq": "M"},
     {"scenario": "quasipoisson", "n": 120, "fit_family": "poisson", "errors": "ols", "freq": "M"},
     *[
-        {"scenario": "ar1", "n": n, "fit_family": "gaussian", "errors": e, "freq": f}
-        for n, f in ((120, "M"), (240, "M"), (730, "D"))
+        {"scenario": "ar1", "n": n, "fit_family": "gaussian", "errors": e, "freq": "M"}
+        for n in (96, 120, 240)
+        for e in ("ols", "hac", "ar")
+    ],
+    *[
+        {"scenario": "ar1", "n": n, "fit_family": "gaussian", "errors": "hac", "freq": "M", "hac": opts, "label": label}
+        for n in (96, 120, 240)
+        for label, opts in HAC_VARIANTS
+    ],
+    *[{"scenario": "ar1", "n": 730, "fit_family": "gaussian", "errors": e, "freq": "D"} for e in ("ols", "hac", "ar")],
+    *[
+        {"scenario": sc, "n": 120, "fit_family": "gaussian", "errors": e, "freq": "M"}
+        for sc in ("ar1_rho0", "ar1_rho08")
         for e in ("ols", "hac", "ar")
     ],
 ]
@@ -52,25 +75,34 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--reps", type=int, default=2000)
     ap.add_argument("--seed", type=int, default=20240101)
-    ap.add_argument("--only", choices=["quasipoisson", "ar1"], default=None)
+    ap.add_argument("--only", choices=["quasipoisson", "ar1", "ar1_rho0", "ar1_rho08"], default=None)
     ap.add_argument("--json", default=None, help="write the results to this file")
     args = ap.parse_args()
     grid = [g for g in GRID if args.only in (None, g["scenario"])]
-    console = Console(width=120)
+    console = Console(width=140)
     rows = []
     start = time.time()
     cols = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), TimeRemainingColumn())
     with Progress(*cols, console=console) as progress:
         for g in grid:
-            label = f"{g['scenario']:<12} n={g['n']:<4} {g['fit_family']:<12} errors={g['errors']}"
+            label = f"{g['scenario']:<12} n={g['n']:<4} {g['fit_family']:<12} errors={g['errors']} {g.get('label', '')}"
             task = progress.add_task(label, total=args.reps)
-            res = coverage_study(g["scenario"], n=g["n"], reps=args.reps, fit_family=g["fit_family"], errors=g["errors"], seed=args.seed, freq=g["freq"], progress=lambda k, t=task: progress.advance(t, k))
+            t0 = time.time()
+            res = coverage_study(
+                g["scenario"], n=g["n"], reps=args.reps, fit_family=g["fit_family"], errors=g["errors"], seed=args.seed,
+                freq=g["freq"], hac=g.get("hac"), progress=lambda k, t=task: progress.advance(t, k),
+            )
+            res["label"] = g.get("label", "default" if g["errors"] == "hac" else "")
+            res["seconds"] = round(time.time() - t0, 1)
             rows.append(res)
     table = Table(title=f"95% CI coverage, {args.reps} replications each, seed {args.seed} ({time.time() - start:.0f} s)")
-    for c in ("scenario", "n", "fitted as", "errors", "level_change", "slope_change", "mean SE / SD (level)", "failed"):
+    for c in ("scenario", "n", "fitted as", "errors", "variant", "level_change", "slope_change", "SE / SD", "crit. value", "failed", "s"):
         table.add_column(c)
     for r in rows:
-        table.add_row(r["scenario"], str(r["n"]), r["family"], r["errors"], f"{r['coverage_level']:.1%}", f"{r['coverage_slope']:.1%}", f"{r['mean_se_level'] / r['sd_level']:.2f}", str(r["failed"]))
+        table.add_row(
+            r["scenario"], str(r["n"]), r["family"], r["errors"], r["label"], f"{r['coverage_level']:.1%}", f"{r['coverage_slope']:.1%}",
+            f"{r['mean_se_level'] / r['sd_level']:.2f}", f"{r['mean_q_level']:.3f}", str(r["failed"]), str(r["seconds"]),
+        )
     console.print(table)
     console.print(f"Monte Carlo s.e. of a 95% coverage: {rows[0]['mc_se']:.2%}")
     if args.json:

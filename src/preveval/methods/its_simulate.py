@@ -115,6 +115,8 @@ SCENARIOS: dict[str, dict[str, Any]] = {
         "dispersion": 2.0,
     },
     "ar1": {"family": "gaussian", "beta": (10.0, 0.05, -1.0, 0.02), "rho": 0.5, "sigma": 1.0},
+    "ar1_rho0": {"family": "gaussian", "beta": (10.0, 0.05, -1.0, 0.02), "rho": 0.0, "sigma": 1.0},
+    "ar1_rho08": {"family": "gaussian", "beta": (10.0, 0.05, -1.0, 0.02), "rho": 0.8, "sigma": 1.0},
 }
 
 
@@ -127,6 +129,7 @@ def coverage_study(
     errors: str = "ols",
     seed: int = 20240101,
     freq: str = "M",
+    hac: dict[str, Any] | None = None,
     progress=None,  # noqa: ANN001 - callable(int) called after each replication
 ) -> dict:
     """Monte Carlo coverage of the 95% CIs of ``level_change`` and ``slope_change``.
@@ -136,17 +139,28 @@ def coverage_study(
     :func:`~preveval.methods.its.fit_its` (family ``fit_family``, default the scenario's;
     ``errors``).
 
+    ``hac`` sets ``errors: hac`` options. ``hac_lag`` and ``hac_prewhite`` go into the
+    analysis spec. With ``hac_bandwidth`` or ``hac_critical``, which :func:`fit_its` does
+    not forward yet, the replication is fitted by
+    :func:`~preveval.methods.its_fit.fit_core` on the design of
+    :func:`~preveval.methods.its_design.build_design` instead, and the interval is formed
+    as :func:`fit_its` forms it (t with ``df_resid`` df when ``use_t``, else normal).
+
     Returns
     -------
     dict
         ``coverage_level``, ``coverage_slope`` (shares of CIs holding the true value),
         ``mc_se`` (Monte Carlo s.e. of a 95% coverage, :math:`\\sqrt{.95 \\cdot .05/R}`),
-        ``mean_se_level``, ``sd_level`` (empirical s.d. of the estimates), ``reps``,
-        ``failed`` (replications that could not be fitted).
+        ``mean_se_level``, ``sd_level`` (empirical s.d. of the estimates),
+        ``mean_q_level`` (mean critical value, CI half-width / SE), ``reps``,
+        ``failed`` (replications that could not be fitted), ``hac`` (the options).
     """
     from preveval.errors import PrevevalError
     from preveval.methods.its import fit_its
     from preveval.spec.models import Indicator, ItsAnalysis
+
+    hac = dict(hac or {})
+    core_opts: dict[str, Any] = {k: hac.pop(k) for k in ("hac_bandwidth", "hac_critical") if k in hac}
 
     sc = dict(SCENARIOS[scenario])
     family = sc.pop("family")
@@ -162,23 +176,28 @@ def coverage_study(
         family=fit_family or family,
         errors=errors,
         sensitivity=False,
+        **hac,
     )
     ind = Indicator(id="y", label="y", column="y", kind="continuous")
     hits_l = hits_s = failed = 0
-    est, ses = [], []
+    est, ses, qs = [], [], []
     for child in np.random.SeedSequence(seed).spawn(reps):
         d = simulate_its(n, family=family, seed=np.random.default_rng(child), freq=freq, start=start, **sc)
         try:
-            r = fit_its(spec, d, outcome="y", interventions={"": t0}, indicator=ind)
+            if core_opts:
+                c = _fit_core_estimates(spec, d, t0, core_opts)
+            else:
+                r = fit_its(spec, d, outcome="y", interventions={"": t0}, indicator=ind)
+                c = {e.term: (e.estimate, e.std_error, e.ci_low, e.ci_high) for e in r.coefficients}
         except (PrevevalError, np.linalg.LinAlgError):
             failed += 1
             continue
-        c = {e.term: e for e in r.coefficients}
         lv, sl = c["level_change"], c["slope_change"]
-        hits_l += lv.ci_low <= beta[2] <= lv.ci_high
-        hits_s += sl.ci_low <= beta[3] <= sl.ci_high
-        est.append(lv.estimate)
-        ses.append(float(np.nan if lv.std_error is None else lv.std_error))
+        hits_l += lv[2] <= beta[2] <= lv[3]
+        hits_s += sl[2] <= beta[3] <= sl[3]
+        est.append(lv[0])
+        ses.append(float(np.nan if lv[1] is None else lv[1]))
+        qs.append((lv[3] - lv[0]) / ses[-1])
         if progress is not None:
             progress(1)
     ok = reps - failed
@@ -194,4 +213,22 @@ def coverage_study(
         "mc_se": float(np.sqrt(0.95 * 0.05 / ok)),
         "mean_se_level": float(np.mean(ses)),
         "sd_level": float(np.std(est, ddof=1)),
+        "mean_q_level": float(np.mean(qs)),
+        "hac": {**hac, **core_opts},
     }
+
+
+def _fit_core_estimates(spec: Any, d: pd.DataFrame, t0: int, core_opts: dict[str, Any]) -> dict[str, tuple]:
+    """Estimate, SE and 95% CI per term from ``fit_core`` with extra options (as ``fit_its``)."""
+    from scipy import stats
+
+    from preveval.methods.its_design import build_design
+    from preveval.methods.its_fit import fit_core
+
+    design = build_design(spec, d.sort_values("t").reset_index(drop=True), outcome="y", interventions={"": t0})
+    m = design.fit_mask
+    off = None if design.offset is None else design.offset[m]
+    core = fit_core(spec.family, spec.errors, design.y[m], design.X[m], off, design.terms, hac_lag=spec.hac_lag, hac_prewhite=spec.hac_prewhite, ar_order=spec.ar_order, **core_opts)
+    q = float(stats.t.ppf(0.975, core.df_resid)) if core.use_t else float(stats.norm.ppf(0.975))
+    se = np.sqrt(np.diag(core.cov))
+    return {t: (float(b), float(s), float(b - q * s), float(b + q * s)) for t, b, s in zip(design.terms, core.params, se, strict=True)}
