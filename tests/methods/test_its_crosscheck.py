@@ -15,7 +15,13 @@ from scipy.linalg import toeplitz
 from statsmodels.stats.sandwich_covariance import cov_hac
 from statsmodels.tsa.arima_process import arma_acovf
 
-from preveval.inference.hac import llsw_lag
+from preveval.inference.hac import (
+    fixed_b_critical_values,
+    hac_covariance,
+    kiefer_vogelsang_cv,
+    llsw_lag,
+    simulate_variance_ratios,
+)
 from preveval.methods.its import build_its_series, fit_its
 from preveval.methods.its_simulate import simulate_its
 from preveval.spec.models import Indicator, ItsAnalysis
@@ -128,7 +134,7 @@ def test_gaussian_hac_prewhitened(cont: pd.DataFrame) -> None:
     L = llsw_lag(96)
     S = v.T @ v
     for j in range(1, L + 1):
-        G = sum(np.outer(v[t], v[t - j]) for t in range(j, len(v)))
+        G = sum((np.outer(v[t], v[t - j]) for t in range(j, len(v))), np.zeros((4, 4)))
         S = S + (1 - j / (L + 1)) * (G + G.T)
     D = np.linalg.inv(np.eye(4) - A)
     B = np.linalg.inv(X.T @ X)
@@ -320,3 +326,47 @@ def test_yearly_series_without_seasonality() -> None:
     ref = sm.GLM(d["y"].to_numpy(), _seg(d, 15), family=sm.families.Poisson()).fit(tol=1e-12)
     np.testing.assert_allclose(_coefs(res, BASE)[1], ref.bse, rtol=RTOL)
     assert res.periods_per_year == 1 and res.trend_ratio_per_year == pytest.approx(np.exp(ref.params[1]))
+
+
+# --- fixed-b reference distribution of errors: hac ------------------------------------------
+
+
+@pytest.mark.parametrize(("prewhite", "blocks", "weighted"), [(False, 1, False), (True, 1, False), (True, 2, False), (True, 1, True)])
+def test_fixed_b_draws_use_the_estimator_of_the_data(prewhite: bool, blocks: int, weighted: bool) -> None:
+    """Each simulated variance ratio equals hac_covariance on that draw's scores, over Var(beta_j)."""
+
+    n = 80
+    seg = _seg(pd.DataFrame(index=range(n // blocks)), n // blocks // 2)
+    X = seg if blocks == 1 else np.vstack([np.column_stack([seg, seg]), np.column_stack([seg, 0 * seg])])
+    w = np.exp(np.linspace(2.0, 3.0, n)) if weighted else np.ones(n)
+    ratios = simulate_variance_ratios(X, 6, weights=w if weighted else None, prewhite=prewhite, blocks=blocks, reps=3, seed=5, chunk=3)
+    e = np.random.default_rng(5).standard_normal((3, n)) * np.sqrt(w)
+    B = np.linalg.inv(X.T @ (X * w[:, None]))
+    for r in range(3):
+        ehat = e[r] - w * (X @ (B @ (X.T @ e[r])))
+        g = X * ehat[:, None]
+        if blocks > 1:
+            g = g.reshape(blocks, n // blocks, -1).sum(axis=0)
+        V = hac_covariance(g, B, 6, prewhite=prewhite, small_sample=True, nobs=n)
+        np.testing.assert_allclose(ratios[r], np.diag(V) / np.diag(B), rtol=1e-9)
+
+
+def test_fixed_b_mixture_matches_brute_force_quantile() -> None:
+    """Z / sqrt(Q) with Z independent of Q: the conditional-Monte-Carlo critical value equals the
+    empirical 95% quantile of |t*| from the same draws (to Monte Carlo accuracy)."""
+
+    n, reps = 60, 40000
+    X = _seg(pd.DataFrame(index=range(n)), 30)
+    q = simulate_variance_ratios(X, 9, prewhite=False, reps=reps, seed=11)
+    z = np.random.default_rng(12).standard_normal(q.shape)
+    brute = np.quantile(np.abs(z) / np.sqrt(q), 0.95, axis=0)
+    np.testing.assert_allclose(fixed_b_critical_values(q), brute, rtol=0.02)
+
+
+@pytest.mark.parametrize("b", [0.05, 0.1, 0.2, 0.5])
+def test_kiefer_vogelsang_polynomial_matches_simulated_limit(b: float) -> None:
+    """KV (2005) Bartlett response surface against our own simulation of the location model."""
+
+    T = 400
+    q = simulate_variance_ratios(np.ones((T, 1)), int(b * T) - 1, small_sample=False, reps=4000, seed=20240101)
+    assert fixed_b_critical_values(q)[0] == pytest.approx(kiefer_vogelsang_cv(b), rel=0.015)

@@ -8,9 +8,20 @@ import math
 import numpy as np
 import pandas as pd
 import pytest
+from scipy import stats
 
 from preveval.errors import DataError
+from preveval.inference.hac import (
+    equivalent_t_df,
+    fixed_b_critical_values,
+    fixed_b_pvalues,
+    kiefer_vogelsang_cv,
+    llsw_lag,
+    newey_west_lag,
+    simulate_variance_ratios,
+)
 from preveval.methods.its import ItsResult, build_its_series, fit_its
+from preveval.methods.its_fit import fit_core
 from preveval.methods.its_simulate import simulate_its
 from preveval.spec.models import Indicator, ItsAnalysis
 
@@ -178,3 +189,92 @@ def test_result_json_is_plain() -> None:
 def test_spec_rejects_ar_for_counts() -> None:
     with pytest.raises(ValueError, match="errors: ar needs family: gaussian"):
         _spec(family="poisson", errors="ar")
+
+
+# --- errors: hac inference (lag rules, fixed-b critical values) -----------------------------
+
+
+def _segmented(n: int, k0: int) -> np.ndarray:
+    i = np.arange(n)
+    return np.column_stack([np.ones(n), i + 1.0, (i >= k0) * 1.0, np.where(i >= k0, i - k0, 0.0)])
+
+
+TERMS = ("const", "time", "level_change", "slope_change")
+
+
+def test_hac_lag_rules() -> None:
+
+    assert [llsw_lag(n) for n in (59, 96, 120, 240, 730)] == [9, 12, 13, 19, 34]  # S = round(1.3 sqrt(n)), lag S - 1
+    assert [newey_west_lag(n) for n in (59, 120, 240)] == [3, 4, 4]
+
+
+def test_equivalent_t_df_reproduces_the_critical_value() -> None:
+
+
+    for cv in (2.0, 2.3, 3.0, 4.5):
+        assert stats.t.ppf(0.975, equivalent_t_df(cv)) == pytest.approx(cv, rel=1e-9)
+    assert math.isinf(equivalent_t_df(1.9))
+
+
+@pytest.mark.parametrize("critical", ["fixed_b", "kiefer_vogelsang", "standard"])
+def test_hac_critical_values_reach_the_intervals(critical: str) -> None:
+    """The CI quantile is the largest intervention-term critical value, carried as t with nu df."""
+
+
+    d = simulate_its(120, family="gaussian", beta=(10.0, 0.05, -1.0, 0.02), rho=0.5, seed=31)
+    X = _segmented(120, 60)
+    core = fit_core("gaussian", "hac", d["y"].to_numpy(), X, None, TERMS, hac_critical=critical)
+    assert core.hac_lag == 13 and core.residual_df == 116
+    q = stats.t.ppf(0.975, core.df_resid)
+    if critical == "standard":
+        assert core.df_resid == 116 and q == pytest.approx(core.crit_values[2])
+    elif critical == "kiefer_vogelsang":
+        assert q == pytest.approx(kiefer_vogelsang_cv(14 / 120), rel=1e-9)
+        assert "Kiefer-Vogelsang" in core.se_type
+    else:
+        assert q == pytest.approx(max(core.crit_values[2:]), rel=1e-9)
+        assert 2.8 < q < 3.3  # trend + step + ramp: far above the location-model 2.31 at b = 0.117
+        assert "fixed-b critical value" in core.se_type and "equivalent df" in core.se_type
+    assert core.use_t and core.hac_b == pytest.approx(14 / 120)
+
+
+def test_fixed_b_pvalue_at_the_critical_value_is_five_percent() -> None:
+
+    q = simulate_variance_ratios(_segmented(96, 48), 12, prewhite=True, reps=1000, seed=3)
+    cv = fixed_b_critical_values(q)
+    np.testing.assert_allclose(fixed_b_pvalues(q, cv), 0.05, atol=1e-9)
+    p = fixed_b_pvalues(q, np.array([0.0, 1.0, 2.0, 3.0]))
+    assert p[0] == pytest.approx(1.0) and 1.0 > p[1] > p[2] > p[3] > 0.0
+
+
+def test_fit_its_hac_default_is_llsw_prewhitened_fixed_b() -> None:
+    d = simulate_its(120, family="gaussian", beta=(10.0, 0.05, -1.0, 0.02), rho=0.5, seed=32)
+    res = _run(d, _spec(intervention=str(d["period"].iloc[60]), family="gaussian", errors="hac"), ind=Indicator(id="y", label="Y", column="y", kind="continuous"))
+    assert res.hac_lag == 13
+    assert "LLSW" in res.se_type and "VAR(1) prewhitening" in res.se_type and "fixed-b" in res.se_type
+    e = res.effect
+    assert e.ci_high is not None and e.std_error is not None
+    assert 2.8 < (e.ci_high - e.estimate) / e.std_error < 3.3
+    lag = _run(d, _spec(intervention=str(d["period"].iloc[60]), family="gaussian", errors="hac", hac_lag=4), ind=Indicator(id="y", label="Y", column="y", kind="continuous"))
+    assert lag.hac_lag == 4 and "set by hac_lag" in lag.se_type
+
+
+@pytest.mark.parametrize("family", ["poisson", "quasipoisson", "negative_binomial"])
+def test_count_families_with_hac_use_fixed_b(family: str) -> None:
+    d = simulate_its(96, family="negative_binomial", beta=(np.log(40.0), 0.002, -0.2, -0.003), alpha=0.05, season_amplitude=0.1, seed=33)
+    spec = _spec(intervention=str(d["period"].iloc[48]), family=family, errors="hac", seasonality={"type": "fourier", "period": 12, "harmonics": 1})
+    res = _run(d, spec)
+    e = res.effect
+    assert e.std_error is not None and e.ci_low is not None and e.ci_high is not None and e.p_value is not None
+    q = (e.ci_high - e.estimate) / e.std_error
+    assert 2.5 < q < 3.6 and 0 < e.p_value < 1
+    assert res.hac_lag == 12 and "fixed-b" in res.se_type
+    assert res.ratio is not None and res.ratio.ci_low < res.ratio.estimate < res.ratio.ci_high
+
+
+def test_spec_hac_fields() -> None:
+    s = _spec(errors="hac")
+    assert (s.hac_bandwidth, s.hac_critical, s.hac_prewhite, s.hac_lag) == ("llsw", "fixed_b", True, None)
+    assert _spec(errors="hac", hac_bandwidth="newey_west_1994", hac_critical="kiefer_vogelsang").hac_critical == "kiefer_vogelsang"
+    with pytest.raises(ValueError):
+        _spec(errors="hac", hac_bandwidth="andrews")
