@@ -21,7 +21,7 @@ from preveval.inference.hac import (
     simulate_variance_ratios,
 )
 from preveval.methods.its import ItsResult, build_its_series, fit_its
-from preveval.methods.its_fit import fit_core
+from preveval.methods.its_fit import HacCritical, fit_core
 from preveval.methods.its_simulate import simulate_its
 from preveval.spec.models import Indicator, ItsAnalysis
 
@@ -217,7 +217,7 @@ def test_equivalent_t_df_reproduces_the_critical_value() -> None:
 
 
 @pytest.mark.parametrize("critical", ["fixed_b", "kiefer_vogelsang", "standard"])
-def test_hac_critical_values_reach_the_intervals(critical: str) -> None:
+def test_hac_critical_values_reach_the_intervals(critical: HacCritical) -> None:
     """The CI quantile is the largest intervention-term critical value, carried as t with nu df."""
 
 
@@ -269,7 +269,9 @@ def test_count_families_with_hac_use_fixed_b(family: str) -> None:
     q = (e.ci_high - e.estimate) / e.std_error
     assert 2.5 < q < 3.6 and 0 < e.p_value < 1
     assert res.hac_lag == 12 and "fixed-b" in res.se_type
-    assert res.ratio is not None and res.ratio.ci_low < res.ratio.estimate < res.ratio.ci_high
+    r = res.ratio
+    assert r is not None and r.ci_low is not None and r.ci_high is not None
+    assert r.ci_low < r.estimate < r.ci_high
 
 
 def test_spec_hac_fields() -> None:
