@@ -332,8 +332,7 @@ def _hac_inference(
     ``kiefer_vogelsang``: the location-model polynomial at :math:`b = (L+1)/n`;
     ``standard``: the family's t(n − k) or normal. The interval of every term uses one
     quantile — the largest critical value of the intervention terms, expressed as t with
-    :math:`
-u` equivalent df (:func:`~preveval.inference.hac.equivalent_t_df`) — because
+    :math:`\nu` equivalent df (:func:`~preveval.inference.hac.equivalent_t_df`) — because
     the consumers of :class:`CoreFit` read ``df_resid``; ``crit_values``/``p_values`` keep
     the per-term values.
     """
@@ -350,8 +349,7 @@ u` equivalent df (:func:`~preveval.inference.hac.equivalent_t_df`) — because
     if critical == "kiefer_vogelsang":
         b = (lag + 1) / periods
         crit = np.full(k, kiefer_vogelsang_cv(b))
-        nu = equivalent_t_df(float(crit[0]))
-        pvals = 2 * stats.t.sf(np.abs(tstat), nu)
+        pvals = 2 * stats.t.sf(np.abs(tstat), equivalent_t_df(float(crit[0])))
         label = f"fixed-b, Kiefer-Vogelsang (2005) Bartlett polynomial at b = {b:.3f}"
         note = f"; fixed-b critical value {crit[0]:.3f} (Kiefer-Vogelsang 2005 polynomial, b = {b:.3f})"
     else:
