@@ -11,7 +11,7 @@ counts how often the 95% CI of ``level_change`` (and ``slope_change``) holds the
 Scenarios (see :mod:`preveval.methods.its_simulate`):
 
 - quasi-Poisson counts, dispersion 2, 120 months, fitted as quasi-Poisson (and, to show
-  the shortfall, as Poisson);
+  the shortfall, as Poisson), and as quasi-Poisson with ``errors: hac``;
 - gaussian with AR(1) errors, rho = 0.5, fitted with ``errors: ols | hac | ar`` at 96, 120
   and 240 months and 730 days; ``errors: hac`` with the defaults (LLSW lag, VAR(1)
   prewhitening, fixed-b critical values simulated for the design) and, for comparison, the
@@ -55,6 +55,7 @@ HAC_VARIANTS: list[tuple[str, dict[str, Any]]] = [
 GRID: list[dict[str, Any]] = [
     {"scenario": "quasipoisson", "n": 120, "fit_family": "quasipoisson", "errors": "ols", "freq": "M"},
     {"scenario": "quasipoisson", "n": 120, "fit_family": "poisson", "errors": "ols", "freq": "M"},
+    {"scenario": "quasipoisson", "n": 120, "fit_family": "quasipoisson", "errors": "hac", "freq": "M"},
     *[
         {"scenario": "ar1", "n": n, "fit_family": "gaussian", "errors": e, "freq": "M"}
         for n in (96, 120, 240)

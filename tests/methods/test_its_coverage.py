@@ -1,7 +1,8 @@
 """Seeded Monte Carlo: 95% CI coverage of the ITS level change (slow; see benchmarks/its_coverage.py).
 
 Each study uses 1000 replications (Monte Carlo s.e. of a 95% coverage: 0.7 points) and runs
-in well under a minute on 2 cores. The designs and full results are in docs/its.md.
+in under 30 s on 2 cores (all of them: about 2 minutes). The designs and full results are in
+docs/its.md.
 """
 
 from __future__ import annotations
@@ -56,8 +57,9 @@ def test_ar1_errors_hac_covers_long_series() -> None:
     ],
 )
 def test_ar1_errors_hac_alternatives_fall_short(hac: dict) -> None:
+    """Below the 93% floor at 120 months (measured 91.4% and 89.6% with this seed)."""
     r = coverage_study("ar1", n=120, reps=REPS, errors="hac", seed=4, hac=hac)
-    assert r["coverage_level"] < 0.92
+    assert r["coverage_level"] < 0.93
 
 
 def test_ar1_errors_ols_falls_short() -> None:
