@@ -285,10 +285,8 @@ def test_spec_hac_fields() -> None:
 # Pending outside this module's files: fit_its / its_sensitivity must forward hac_bandwidth and
 # hac_critical to fit_core, and the Poisson overdispersion check must divide by
 # CoreFit.residual_df (n - k) rather than df_resid (the equivalent t df under fixed-b).
-# strict xfail: these turn into failures once the wiring lands, as a reminder to drop the marks.
 
 
-@pytest.mark.xfail(strict=True, reason="fit_its does not forward hac_bandwidth / hac_critical to fit_core yet")
 def test_fit_its_forwards_hac_options() -> None:
     d = simulate_its(120, family="gaussian", beta=(10.0, 0.05, -1.0, 0.02), rho=0.5, seed=32)
     spec = _spec(intervention=str(d["period"].iloc[60]), family="gaussian", errors="hac", hac_bandwidth="newey_west_1994", hac_critical="standard")
@@ -296,7 +294,6 @@ def test_fit_its_forwards_hac_options() -> None:
     assert res.hac_lag == 4 and res.df_resid == 116
 
 
-@pytest.mark.xfail(strict=True, reason="its_diagnostics divides the Pearson statistic by df_resid (equivalent t df under fixed-b)")
 def test_poisson_hac_overdispersion_uses_residual_df() -> None:
     d = simulate_its(96, family="poisson", beta=(np.log(40.0), 0.002, -0.2, -0.003), seed=33)
     res = _run(d, _spec(intervention=str(d["period"].iloc[48]), family="poisson", errors="hac"))

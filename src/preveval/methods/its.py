@@ -116,7 +116,13 @@ class ItsResult(AnalysisResult):
 
 
 def _estimates(core: CoreFit, terms: tuple[str, ...], n: int) -> tuple[Estimate, ...]:
+    """Wald estimates; under fixed-b HAC each term gets its own critical value and p-value."""
     se = np.sqrt(np.clip(np.diag(core.cov), 0, None))
+    if len(core.crit_values) == len(terms) and len(core.p_values) == len(terms):
+        return tuple(
+            Estimate(tm, float(b), float(s), float(b - c * s), float(b + c * s), float(p), n)
+            for tm, b, s, c, p in zip(terms, core.params, se, core.crit_values, core.p_values, strict=True)
+        )
     df = core.df_resid if core.use_t else None
     return tuple(Estimate.wald(tm, float(b), float(s), df=df, n=n) for tm, b, s in zip(terms, core.params, se, strict=True))
 
@@ -255,7 +261,7 @@ def fit_its(
     design = build_design(spec, series, outcome=outcome, interventions=interventions)
     m = design.fit_mask
     off = None if design.offset is None else design.offset[m]
-    core = fit_core(spec.family, spec.errors, design.y[m], design.X[m], off, design.terms, hac_lag=spec.hac_lag, hac_prewhite=spec.hac_prewhite, ar_order=spec.ar_order, blocks=int(design.group.max() - design.group.min()) + 1)
+    core = fit_core(spec.family, spec.errors, design.y[m], design.X[m], off, design.terms, hac_lag=spec.hac_lag, hac_prewhite=spec.hac_prewhite, hac_bandwidth=spec.hac_bandwidth, hac_critical=spec.hac_critical, ar_order=spec.ar_order, blocks=int(design.group.max() - design.group.min()) + 1)
     coefs = _estimates(core, design.terms, int(m.sum()))
     by_term = {e.term: e for e in coefs}
     first = next(iter(interventions))
@@ -298,7 +304,7 @@ def fit_its(
         estimator="segmented",
         specification=_describe(spec, design, core, season, per),
         se_type=core.se_type,
-        ci_type=f"t ({core.df_resid:g} df)" if core.use_t else "normal (Wald, z = 1.96)",
+        ci_type=core.ci_label or (f"t ({core.df_resid:g} df)" if core.use_t else "normal (Wald, z = 1.96)"),
         dispersion=core.dispersion,
         nb_alpha=core.alpha,
         hac_lag=core.hac_lag,
@@ -306,7 +312,7 @@ def fit_its(
         n_pre=n_pre,
         n_post=n_post,
         n_excluded=int((~design.fit_mask[design.treated]).sum()),
-        df_resid=core.df_resid,
+        df_resid=core.residual_df if core.residual_df is not None else core.df_resid,
         aic=core.aic,
         deviance=core.deviance,
         pearson_chi2=core.pearson_chi2,

@@ -110,8 +110,9 @@ def diagnose(
     acf_tab = residual_acf(resid, h)
 
     if spec.family == "poisson" and core.pearson_chi2 is not None:
-        ratio = core.pearson_chi2 / core.df_resid
-        pval = float(stats.chi2.sf(core.pearson_chi2, core.df_resid))
+        rdf = core.residual_df if core.residual_df is not None else core.df_resid
+        ratio = core.pearson_chi2 / rdf
+        pval = float(stats.chi2.sf(core.pearson_chi2, rdf))
         over = ratio > 1.5 and pval < 0.05
         diags.append(
             Diagnostic(

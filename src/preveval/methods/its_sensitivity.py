@@ -47,8 +47,8 @@ def fit_headline(spec: ItsAnalysis, series: pd.DataFrame, *, outcome: str, inter
     m = d.fit_mask
     core = fit_core(
         spec.family, spec.errors, d.y[m], d.X[m], None if d.offset is None else d.offset[m], d.terms,
-        hac_lag=spec.hac_lag, hac_prewhite=spec.hac_prewhite, ar_order=spec.ar_order,
-        blocks=int(d.group.max() - d.group.min()) + 1,
+        hac_lag=spec.hac_lag, hac_prewhite=spec.hac_prewhite, hac_bandwidth=spec.hac_bandwidth,
+        hac_critical=spec.hac_critical, ar_order=spec.ar_order, blocks=int(d.group.max() - d.group.min()) + 1,
     )
     first = next(iter(interventions))
     pre = f"{first}." if first else ""
