@@ -128,3 +128,16 @@ def test_worked_evaluations_produce_complete_packs(folder: Path, tmp_path: Path)
     assert r.exit_code == 0, r.output
     check_pack(tmp_path / "pack")
     assert (tmp_path / "pack" / "report.html").stat().st_size > 10_000
+
+
+@pytest.mark.slow
+def test_flagship_results_json_is_byte_identical_across_runs(tmp_path: Path) -> None:
+    """Seeded bootstrap, simulations and every analysis of road-safety-day repeat exactly."""
+    path = ROOT / "evaluations" / "road-safety-day" / "evaluation.yaml"
+    a = pv.load(path).run().to_json()
+    b = pv.load(path).run().to_json()
+    assert a == b
+    doc = json.loads(a)
+    assert {"its-ksi", "did-ksi", "es-ksi", "cs-ksi"} <= set(doc["analyses"])
+    assert doc["analyses"]["es-ksi"]["bootstrap"]["reps"] == 9999
+    assert 0 <= doc["contribution"]["posterior"] <= 1
