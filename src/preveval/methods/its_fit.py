@@ -34,6 +34,7 @@ from typing import Literal
 
 import numpy as np
 import statsmodels.api as sm
+from scipy import stats
 from statsmodels.tools.sm_exceptions import ConvergenceWarning, HessianInversionWarning
 
 from preveval.errors import EstimationError
@@ -99,7 +100,17 @@ def _glm_family(family: str, alpha: float | None) -> sm.families.Family:
 
 
 def _nb_alpha(y: np.ndarray, X: np.ndarray, offset: np.ndarray | None, start: np.ndarray) -> tuple[float, float]:
-    """ML estimate of the NB2 dispersion and the log-likelihood (statsmodels discrete NB)."""
+    r"""ML estimate of the NB2 dispersion and the log-likelihood (statsmodels discrete NB).
+
+    ``start`` holds the Poisson estimates. When the score for the dispersion at zero,
+    :math:`\sum_i [(y_i - \mu_i)^2 - y_i]`, is not positive, the likelihood is largest at
+    the boundary (no overdispersion; Cameron & Trivedi 2013, sec. 3.4): the fit is then
+    Poisson and the optimiser, which would crawl towards zero, is not run.
+    """
+    mu = np.exp(X @ start + (0.0 if offset is None else offset))
+    if float(np.sum((y - mu) ** 2 - y)) <= 0:
+        llf = float(np.sum(stats.poisson.logpmf(y, mu)))
+        return 1e-8, llf
     mod = sm.NegativeBinomial(y, X, loglike_method="nb2", offset=offset)
     sp = np.append(start, 0.1)
     with warnings.catch_warnings():

@@ -153,6 +153,11 @@ def _details(result: ItsResult, spec: ItsAnalysis) -> list[str]:
     return d
 
 
+def _as_period(text: str, freq: object) -> pd.Period:
+    """A period written as text (weeks print as 'start/end') in the series' frequency."""
+    return pd.Period(str(text).split("/")[0], freq=freq)  # type: ignore[arg-type]
+
+
 def plot_its(result: ItsResult, indicator: Indicator, spec: ItsAnalysis) -> Figure:
     """Observed points, fitted line, counterfactual with its 95% band, intervention lines."""
     s: pd.DataFrame = result.series
@@ -160,7 +165,9 @@ def plot_its(result: ItsResult, indicator: Indicator, spec: ItsAnalysis) -> Figu
     fig = Figure(figsize=(8, 4.5), dpi=100)
     FigureCanvasAgg(fig)
     ax = fig.add_subplot(1, 1, 1)
-    first = min(pd.Period(v) for v in result.interventions.values())
+    freq = pd.PeriodIndex(s["period"]).freq
+    starts = {k: _as_period(v, freq) for k, v in result.interventions.items()}
+    first = min(starts.values())
     post = (pd.PeriodIndex(s["period"]) >= first)
     ax.scatter(x, s["observed"], s=14, color="#555555", label="Observed", zorder=3)
     if "comparison_observed" in s:
@@ -171,9 +178,9 @@ def plot_its(result: ItsResult, indicator: Indicator, spec: ItsAnalysis) -> Figu
         ax.plot(x[seg], s["fitted"][seg], color="#1f77b4", lw=2, label="Fitted" if i == 0 else None)
     ax.plot(x[post], s["counterfactual"][post], color="#d62728", lw=1.5, ls="--", label="Without the initiative (counterfactual)")
     ax.fill_between(x[post], s["cf_low"][post], s["cf_high"][post], color="#d62728", alpha=0.15, lw=0, label="95% CI of the counterfactual")
-    for k, v in result.interventions.items():
-        ax.axvline(pd.Period(v).to_timestamp(), color="black", ls=":", lw=1)  # type: ignore[arg-type]
-        ax.annotate(k or "start", (pd.Period(v).to_timestamp(), 1.0), xycoords=("data", "axes fraction"), xytext=(3, -12), textcoords="offset points", fontsize=8)
+    for k, p0 in starts.items():
+        ax.axvline(p0.to_timestamp(), color="black", ls=":", lw=1)  # type: ignore[arg-type]
+        ax.annotate(k or "start", (p0.to_timestamp(), 1.0), xycoords=("data", "axes fraction"), xytext=(3, -12), textcoords="offset points", fontsize=8)
     ylab = indicator.label + (f" per {result.rate_per:,.0f}" if result.rate_per else "")
     ax.set_ylabel(ylab)
     ax.set_xlabel("Period")
