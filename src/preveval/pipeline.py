@@ -48,8 +48,7 @@ class Evaluation:
 
     def run(self, progress: Progress | None = None) -> Any:
         """Fit every analysis, then contribution and economics; return the result."""
-        from . import methods  # noqa: F401 - import statsmodels before the filter below
-        from .methods import did, its  # noqa: F401
+        from .methods import did, its  # noqa: F401 - import statsmodels before the filter below
         from .outcome import assemble
 
         results: dict[str, AnalysisResult] = {}

@@ -22,8 +22,7 @@ import pandas as pd
 from ..spec.models import DidAnalysis
 from .did import DidResult
 from .its import Prevented
-
-PERIODS_PER_YEAR = {"D": 365.25, "W": 52.1775, "M": 12.0, "Q": 4.0, "Y": 1.0, "A": 1.0}
+from .its_series import periods_per_year
 
 
 def _dose(spec: DidAnalysis, frame: pd.DataFrame, time: str) -> np.ndarray:
@@ -38,13 +37,6 @@ def _dose(spec: DidAnalysis, frame: pd.DataFrame, time: str) -> np.ndarray:
     assert spec.first_treated is not None
     ft = frame[spec.first_treated].to_numpy(dtype=float)
     return (np.isfinite(ft) & (t >= np.nan_to_num(ft, nan=np.inf))).astype(float)
-
-
-def _per_year(frame: pd.DataFrame) -> float:
-    if "period" not in frame.columns or frame.empty:
-        return 12.0
-    code = frame["period"].iloc[0].freqstr.split("-")[0]
-    return PERIODS_PER_YEAR.get(code[:1], 12.0)
 
 
 def did_prevented(spec: DidAnalysis, result: DidResult, frame: pd.DataFrame, *, outcome: str, time: str) -> Prevented | None:
@@ -71,7 +63,7 @@ def did_prevented(spec: DidAnalysis, result: DidResult, frame: pd.DataFrame, *, 
     total = prevented(e.estimate)
     a, b = sorted((prevented(e.ci_low), prevented(e.ci_high)))
     periods = len(np.unique(frame[time].to_numpy()[on]))
-    years = periods / _per_year(frame)
+    years = periods / (periods_per_year(frame["period"]) if "period" in frame.columns else 12.0)
     observed = float(y.sum())
     return Prevented(
         total=total, ci_low=a, ci_high=b,
