@@ -1,9 +1,9 @@
 """Bayesian updating, evidence types, confidence words and prior sensitivity.
 
-Hand-computed examples (exact fractions worked on paper) plus one published textbook
-example of Bayes' rule. No published contribution-tracing worked example is reproduced:
-the published numbers of Befani & Stedman-Bryce (2017) could not be recalled reliably, so
-none is claimed here.
+Hand-computed examples (exact fractions worked on paper), the published worked examples
+of Bayesian process tracing in Humphreys & Jacobs (2023), the framework that contribution
+tracing (Befani & Stedman-Bryce 2017) applies to evaluation, and one textbook example of
+Bayes' rule.
 """
 
 from __future__ import annotations
@@ -60,6 +60,58 @@ def test_hoop_failed_then_smoking_gun_hand_computed():
     assert r.steps[0].posterior == pytest.approx((3 / 56) / (1 + 3 / 56))
     assert r.posterior == pytest.approx(15 / 29)
     assert [s.type for s in r.steps] == ["hoop", "smoking_gun"]
+
+
+# ------------------------------------------------------- published worked examples
+# Humphreys, M. and Jacobs, A. M. (2023) *Integrated Inferences: Causal Models for Qualitative
+# and Mixed-Method Research*, Cambridge University Press, chapter 5 "Bayesian Answers"
+# (open access; the book's source is public at github.com/integrated-inferences/book,
+# 05-being-bayesian.qmd). Their clue probabilities phi_b = Pr(K=1 | X caused Y) and
+# phi_d = Pr(K=1 | it did not) are our p_if_true and p_if_false.
+
+
+@pytest.mark.reference
+def test_humphreys_jacobs_hoop_test_worked_example():
+    # Section 5.2.1, "Process Tracing with a Model": a case with X = Y = 1 in the chain
+    # X -> K -> Y. Prior that X caused Y = 1/3; phi_b = 1, phi_d = 0.5. Published: finding
+    # the clue moves the belief "from a prior of 1/3 to a posterior of 1/2"; had it not been
+    # found, "our posterior would have been 0". The book calls this a hoop test.
+    found = trace_contribution(1 / 3, [item(1, True, 1.0, 0.5)])
+    assert found.posterior == pytest.approx(0.5, rel=1e-12)
+    missed = trace_contribution(1 / 3, [item(1, False, 1.0, 0.5)])
+    assert missed.posterior == 0.0
+    assert found.steps[0].type == "hoop"
+
+
+@pytest.mark.reference
+def test_humphreys_jacobs_failed_hoop_from_074():
+    # Section 5.3.1 "Priors Matter", Figure 5.3 (hoop: phi_d = 0.6, phi_b = 0.95): when the
+    # clue is not found, learning is greatest near a prior of 0.74, where "beliefs change
+    # from 0.74 to 0.26" (published to two decimals).
+    r = trace_contribution(0.74, [item(1, False, 0.95, 0.6)])
+    assert round(r.posterior, 2) == 0.26
+
+
+@pytest.mark.reference
+@pytest.mark.parametrize(
+    ("phi_b", "phi_d", "kind"),
+    # Figure 5.3's four panels, labelled by the test each approximates.
+    [(0.6, 0.4, "straw_in_the_wind"), (0.95, 0.6, "hoop"), (0.4, 0.05, "smoking_gun"),
+     (0.95, 0.05, "doubly_decisive")],
+)
+def test_humphreys_jacobs_test_types(phi_b, phi_d, kind):
+    assert classify_evidence(phi_b, phi_d) == kind
+
+
+@pytest.mark.reference
+def test_humphreys_jacobs_probative_values():
+    # Section 5.1.5 "Learning": probative value log10(phi_1 / phi_0) of a found clue and
+    # log10((1 - phi_0) / (1 - phi_1)) of a missing one; phi_1 = 0.999, phi_0 = 0.333 gives
+    # 2.82 when the clue is missing (published "log(.667/.001) = 2.82"), and the Figure 5.3
+    # smoking gun (0.4, 0.05) found has probative value 0.9 (published round(log10(8), 2)).
+    missing = likelihood_ratio(0.999, 0.333, False)
+    assert round(math.log10(1 / missing), 2) == 2.82
+    assert round(math.log10(likelihood_ratio(0.4, 0.05, True)), 2) == 0.9
 
 
 @pytest.mark.reference

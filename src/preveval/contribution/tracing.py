@@ -1,7 +1,7 @@
 """Contribution tracing: evidence types and Bayesian updating of confidence in a claim.
 
 Follows Befani, B. and Stedman-Bryce, G. (2017) "Process tracing and Bayesian updating
-for impact evaluation", *Evaluation* 23(1): 69-84. Each item of evidence has
+for impact evaluation", *Evaluation* 23(1): 42-60. Each item of evidence has
 
 * a **sensitivity** :math:`S = P(E \\mid H)`, the probability of observing it if the
   contribution claim :math:`H` is true (``p_if_true``), and
