@@ -82,6 +82,7 @@ CASES: list[tuple[str, Edit, str]] = [
     ("intervention-format", yaml_edit("intervention: 2019-01", "intervention: spring 2019"), r"analyses\[0\]\.intervention: 'spring 2019' is not a month"),
     ("empty-file", yaml_text(""), r"evaluation\.yaml:1:1: the file is empty"),
     ("bad-evidence-ref", yaml_edit("analyses:", "contribution:\n  claim: It worked\n  evidence:\n    - {id: e1, from_analysis: its-event}\nanalyses:"), r"contribution\.evidence\[0\]\.from_analysis: no analysis has the id 'its-event' \(did you mean 'its-events'\?\)"),
+    ("discount-rate", yaml_edit("analyses:", "economics:\n  price_year: 2023\n  discount_rate: 3.5\nanalyses:"), r"evaluation\.yaml:\d+:18: economics\.discount_rate: a discount rate is a fraction a year between 0 and 1, got 3\.5 \(write 0\.035 for 3\.5%\)"),
     ("panel-needed", yaml_edit("analyses:\n", "analyses:\n  - {id: d, method: did, indicator: events, design: twfe, treatment: events}\n"), r"analyses\[0\]\.design: design twfe needs panel data"),
 ]
 

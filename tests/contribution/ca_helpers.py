@@ -55,6 +55,7 @@ SPEC: dict[str, Any] = {
     "economics": {
         "currency": "GBP",
         "price_year": 2023,
+        "discount_rate": 0,
         "costs": [
             {"item": "Officer time", "partner": "Police Scotland", "amount": 20000},
             {"item": "Airfield", "partner": "Scottish Fire and Rescue Service", "amount": 5000, "in_kind": True},

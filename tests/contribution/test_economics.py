@@ -7,14 +7,18 @@ import pytest
 from contribution.ca_helpers import default_results, make_spec, result
 from preveval.contribution.economics import (
     PreventedEvents,
+    annuity_factor,
     assess_economics,
     evaluate_economics,
     format_money,
 )
 from preveval.spec.models import Economics
 
+# Undiscounted (discount_rate 0) so the plain sums can be checked by hand; discounting is
+# checked separately below.
 ECO = Economics.model_validate({
     "price_year": 2023,
+    "discount_rate": 0,
     "costs": [
         {"item": "Officer time", "partner": "Police", "amount": 20000},
         {"item": "Airfield", "partner": "Fire", "amount": 5000, "in_kind": True},
@@ -100,3 +104,56 @@ def test_summary_hedges_when_interval_includes_no_effect():
     assert "value for money is not established" in r.summary
     # break-even 60,000 / 250,000 = 0.24 events = 0.0061% of 3,905
     assert "0.0061% of the 3,905" in r.summary
+
+
+# ------------------------------------------------------------------------------ discounting
+
+
+def test_annuity_factor_by_hand_and_closed_form():
+    assert annuity_factor(4, 0.0) == 4
+    # fractional last year: 1 + 1/1.1 + 0.5/1.1^2
+    assert annuity_factor(2.5, 0.1) == pytest.approx(1 + 1 / 1.1 + 0.5 / 1.21, rel=1e-12)
+    # whole years: the annuity-due formula (1 - v^Y) / (1 - v), v = 1 / (1 + r)
+    for years, r in ((4, 0.035), (10, 0.035), (7, 0.015)):
+        v = 1 / (1 + r)
+        assert annuity_factor(years, r) == pytest.approx((1 - v**years) / (1 - v), rel=1e-12)
+
+
+def test_discounted_by_hand():
+    # Green Book 3.5%: A = 1 + 1/1.035 + 1/1.035^2 + 1/1.035^3 = 3.8016370 (4 years)
+    eco = ECO.model_copy(update={"discount_rate": 0.035})
+    a = 1 + 1 / 1.035 + 1 / 1.035**2 + 1 / 1.035**3
+    f = a / 4
+    r = evaluate_economics(eco, PreventedEvents(12, 4, 20, years=4), indicator="ksi",
+                           unit_label="serious casualties", expected_events=100)
+    pv_cost = 25000 * a + 10000                       # one-off set-up paid in year 0
+    assert r.total_cost == pytest.approx(pv_cost) and r.total_cost == pytest.approx(105040.92, abs=0.01)
+    assert r.total_cost_undiscounted == 110000
+    assert r.discount_factor == pytest.approx(f)
+    assert r.benefit.estimate == pytest.approx(12 * 250000 * f)
+    assert (r.benefit.ci_low, r.benefit.ci_high) == pytest.approx((4 * 250000 * f, 20 * 250000 * f))
+    assert r.bcr.estimate == pytest.approx(12 * 250000 * f / pv_cost)
+    assert r.bcr.estimate == pytest.approx(27.144, abs=1e-3)
+    # events discounted too: cost per prevented event equals the unit value at break-even
+    assert r.cost_per_prevented.estimate == pytest.approx(pv_cost / (12 * f))
+    assert r.break_even_events == pytest.approx(pv_cost / (250000 * f))
+    be = evaluate_economics(eco, PreventedEvents(r.break_even_events, None, None, years=4), indicator="ksi")
+    assert be.cost_per_prevented.estimate == pytest.approx(250000)
+    assert be.bcr.estimate == pytest.approx(1.0)
+    parts = {p.partner: p for p in r.partners}
+    assert parts["Police"].total == pytest.approx(20000 * a)
+    assert parts["Fire"].total == pytest.approx(5000 * a + 10000)
+    assert "discounted at 3.5% a year" in r.price_base
+    assert "£110,000 over 4 years" in r.summary and "£105,000 in present value" in r.summary
+
+
+def test_discount_rate_default_is_green_book():
+    assert Economics.model_validate({"price_year": 2023}).discount_rate == 0.035
+
+
+def test_discounting_without_period_length_values_events_undiscounted():
+    eco = Economics.model_validate({"price_year": 2023, "costs": [{"item": "x", "amount": 100, "per": "total"}],
+                                    "unit_values": [{"indicator": "ksi", "value": 10}]})
+    r = evaluate_economics(eco, PreventedEvents(30, None, None), indicator="ksi")
+    assert r.total_cost == 100 and r.benefit.estimate == 300
+    assert any("without discounting" in n for n in r.notes)

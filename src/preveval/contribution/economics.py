@@ -4,23 +4,36 @@ Inputs: the ``economics`` block (cost lines by partner, cash or in kind, per yea
 total; unit values per prevented event of an indicator; the price year) and the events
 prevented over the evaluated period as estimated by an analysis (point and 95% interval).
 
-With :math:`Y` years, recurring cost :math:`R` per year and one-off cost :math:`O`:
+All amounts are in the stated price year's prices (the user states costs and unit values
+in them). Costs and benefits are **discounted** at the yearly rate :math:`r`
+(``discount_rate``, default 3.5%, HM Treasury's Green Book rate) to the first year of the
+evaluated period: an amount in year :math:`t = 0, 1, \\ldots` is worth
+:math:`(1+r)^{-t}` of its value. Over a period of :math:`Y` years (possibly fractional),
+recurring costs and prevented events are taken to be spread evenly over the years, so both
+carry the annuity factor
 
 .. math::
 
-    C = R\\,Y + O, \\qquad B = N \\sum_k V_k, \\qquad \\mathrm{BCR} = B / C, \\qquad
-    \\mathrm{NB} = B - C, \\qquad \\mathrm{CPE} = C / N, \\qquad N^{*} = C / \\sum_k V_k
+    A = \\sum_{t=0}^{\\lceil Y \\rceil - 1} w_t\\,(1+r)^{-t}, \\qquad
+    w_t = \\min(1, Y - t),
+
+and, with recurring cost :math:`R` per year and one-off cost :math:`O` (paid in year 0),
+
+.. math::
+
+    C = R\\,A + O, \\qquad B = N\\,\\tfrac{A}{Y} \\sum_k V_k, \\qquad \\mathrm{BCR} = B / C,
+    \\qquad \\mathrm{NB} = B - C, \\qquad \\mathrm{CPE} = C \\big/ \\big(N \\tfrac{A}{Y}\\big),
+    \\qquad N^{*} = C \\big/ \\big(\\tfrac{A}{Y} \\sum_k V_k\\big)
 
 where :math:`N` is the number of prevented events and :math:`V_k` the unit values for the
 indicator (several values for one indicator — e.g. human cost and lost output — add up).
-Intervals follow by substituting the limits of :math:`N` (each quantity is monotone in
-:math:`N`); the upper limit of the cost per prevented event is unbounded when the interval
-for :math:`N` reaches zero. :math:`N^{*}` is the break-even number of prevented events
-(BCR = 1), also given as a % of the events expected without the initiative when known.
-
-Costs and benefits are **undiscounted** sums in the stated price year (the user states
-costs in that year's prices). Over periods longer than a year, HM Treasury's Green Book
-would discount both at 3.5% a year; preveval does not (yet).
+The cost per prevented event discounts events as well as costs (the Green Book's
+cost-effectiveness convention), so that it equals the unit value exactly at break-even.
+With :math:`r = 0`, :math:`A = Y` and these are the plain sums. Intervals follow by
+substituting the limits of :math:`N` (each quantity is monotone in :math:`N`); the upper
+limit of the cost per prevented event is unbounded when the interval for :math:`N` reaches
+zero. :math:`N^{*}` is the break-even number of prevented events (BCR = 1), also given as
+a % of the events expected without the initiative when known.
 """
 
 from __future__ import annotations
@@ -109,6 +122,8 @@ class EconomicsResult:
     currency: str
     price_year: int
     price_base: str
+    discount_rate: float
+    discount_factor: float | None
     years: float | None
     analysis: str | None
     indicator: str | None
@@ -117,6 +132,7 @@ class EconomicsResult:
     cost_per_year: float
     cost_one_off: float
     total_cost: float | None
+    total_cost_undiscounted: float | None
     cash_total: float | None
     in_kind_total: float | None
     unit_value: float | None
@@ -152,7 +168,10 @@ class EconomicsResult:
             if iv is not None:
                 est = iv.total if isinstance(iv, PreventedEvents) else iv.estimate
                 rows.append({"quantity": name, "estimate": est, "ci_low": iv.ci_low, "ci_high": iv.ci_high})
-        rows.append({"quantity": "total cost", "estimate": self.total_cost, "ci_low": None, "ci_high": None})
+        rows.append({"quantity": "total cost (present value)", "estimate": self.total_cost,
+                     "ci_low": None, "ci_high": None})
+        rows.append({"quantity": "total cost (undiscounted)", "estimate": self.total_cost_undiscounted,
+                     "ci_low": None, "ci_high": None})
         rows.append({"quantity": "break-even prevented events", "estimate": self.break_even_events,
                      "ci_low": None, "ci_high": None})
         return pd.DataFrame(rows, columns=["quantity", "estimate", "ci_low", "ci_high"])
@@ -183,8 +202,27 @@ def singular(noun_phrase: str) -> str:
     return f"{head} {last}" if head else last
 
 
+def annuity_factor(years: float, rate: float) -> float:
+    """Present value of one a year for ``years`` years (the last year may be partial).
+
+    The first year is not discounted: :math:`\\sum_{t=0}^{\\lceil Y\\rceil-1} \\min(1, Y-t)
+    (1+r)^{-t}`, which is ``years`` itself when ``rate`` is 0.
+    """
+    if years <= 0:
+        return 0.0
+    total = 0.0
+    t = 0
+    while t < years:
+        total += min(1.0, years - t) / (1.0 + rate) ** t
+        t += 1
+    return total
+
+
 def cost_by_partner(economics: Economics, years: float | None) -> tuple[PartnerCost, ...]:
-    """Cost lines summed by partner, in the order partners first appear."""
+    """Cost lines summed by partner, in the order partners first appear.
+
+    ``years`` multiplies the yearly amounts: pass the annuity factor for present values.
+    """
     acc: dict[str, list[float]] = {}
     for c in economics.costs:
         row = acc.setdefault(c.partner or NOT_STATED, [0.0, 0.0, 0.0, 0.0])
@@ -231,22 +269,36 @@ def evaluate_economics(
     """
     notes: list[str] = []
     cur = economics.currency
+    rate = economics.discount_rate
     yrs = economics.years or years or (prevented.years if prevented else None)
     expected = economics.expected_events or expected_events or (prevented.expected if prevented else None)
-    partners = cost_by_partner(economics, yrs)
+    annuity = annuity_factor(yrs, rate) if yrs is not None else None
+    # Average discount factor of an amount spread evenly over the period (1 when undiscounted).
+    factor = annuity / yrs if (annuity is not None and yrs) else (None if rate > 0 else 1.0)
+    partners = cost_by_partner(economics, annuity)
     rec = sum(c.amount for c in economics.costs if c.per == "year")
     one = sum(c.amount for c in economics.costs if c.per == "total")
-    if yrs is not None:
-        total: float | None = rec * yrs + one
-        cash: float | None = sum(c.amount * (yrs if c.per == "year" else 1) for c in economics.costs if not c.in_kind)
-        kind: float | None = sum(c.amount * (yrs if c.per == "year" else 1) for c in economics.costs if c.in_kind)
+    undiscounted: float | None = None
+    if yrs is not None and annuity is not None:
+        total: float | None = rec * annuity + one
+        undiscounted = rec * yrs + one
+        cash: float | None = sum(c.amount * (annuity if c.per == "year" else 1)
+                                 for c in economics.costs if not c.in_kind)
+        kind: float | None = sum(c.amount * (annuity if c.per == "year" else 1)
+                                 for c in economics.costs if c.in_kind)
     elif rec == 0:
-        total, cash = one, sum(c.amount for c in economics.costs if not c.in_kind)
+        total = undiscounted = one
+        cash = sum(c.amount for c in economics.costs if not c.in_kind)
         kind = one - cash
     else:
         total = cash = kind = None
         notes.append("The length of the evaluated period is not known (give economics.years), "
                      "so yearly costs cannot be totalled.")
+    if factor is None:
+        factor = 1.0
+        if prevented is not None:
+            notes.append("The length of the evaluated period is not known, so prevented events are "
+                         "valued without discounting.")
     vals = [u for u in economics.unit_values if indicator is None or u.indicator == indicator]
     unit_value = sum(u.value for u in vals) if vals else None
     sources = tuple(f"{u.value:g} {cur}" + (f" ({u.source})" if u.source else "") for u in vals)
@@ -257,10 +309,11 @@ def evaluate_economics(
                      "event and the benefit-cost ratio cannot be computed.")
 
     benefit = bcr = net = cpe = None
-    if prevented is not None and unit_value is not None:
-        benefit = Interval(prevented.total * unit_value,
-                           None if prevented.ci_low is None else prevented.ci_low * unit_value,
-                           None if prevented.ci_high is None else prevented.ci_high * unit_value)
+    pv_value = unit_value * factor if unit_value is not None else None
+    if prevented is not None and pv_value is not None:
+        benefit = Interval(prevented.total * pv_value,
+                           None if prevented.ci_low is None else prevented.ci_low * pv_value,
+                           None if prevented.ci_high is None else prevented.ci_high * pv_value)
         if total is not None:
             net = Interval(*(None if b is None else b - total
                              for b in (benefit.estimate, benefit.ci_low, benefit.ci_high)))
@@ -268,15 +321,21 @@ def evaluate_economics(
                 bcr = Interval(*(None if b is None else b / total
                                  for b in (benefit.estimate, benefit.ci_low, benefit.ci_high)))
     if prevented is not None and total is not None:
-        cpe, n2 = _ratio_interval(total, prevented)
+        cpe, n2 = _ratio_interval(total / factor, prevented)
         notes.extend(n2)
-    be = total / unit_value if (total is not None and unit_value) else None
+    be = total / pv_value if (total is not None and pv_value) else None
     be_pct = 100.0 * be / expected if (be is not None and expected) else None
-    price_base = f"{cur}, {economics.price_year} prices, undiscounted"
+    if rate > 0:
+        price_base = (f"{cur}, {economics.price_year} prices, discounted at {100 * rate:g}% a year "
+                      "to the first year")
+    else:
+        price_base = f"{cur}, {economics.price_year} prices, undiscounted"
     res = EconomicsResult(
-        currency=cur, price_year=economics.price_year, price_base=price_base, years=yrs,
+        currency=cur, price_year=economics.price_year, price_base=price_base, discount_rate=rate,
+        discount_factor=factor, years=yrs,
         analysis=analysis, indicator=indicator, unit_label=unit_label, partners=partners,
-        cost_per_year=rec, cost_one_off=one, total_cost=total, cash_total=cash, in_kind_total=kind,
+        cost_per_year=rec, cost_one_off=one, total_cost=total, total_cost_undiscounted=undiscounted,
+        cash_total=cash, in_kind_total=kind,
         unit_value=unit_value, unit_value_sources=sources, prevented=prevented, benefit=benefit,
         bcr=bcr, net_benefit=net, cost_per_prevented=cpe, break_even_events=be,
         expected_events=expected, break_even_pct=be_pct, summary="", notes=tuple(notes),
@@ -293,7 +352,14 @@ def _with_summary(r: EconomicsResult) -> EconomicsResult:
 
     m = lambda x: format_money(x, r.currency)  # noqa: E731
     s: list[str] = []
-    if r.total_cost is not None:
+    discounted = r.discount_rate > 0 and r.total_cost_undiscounted is not None and r.years
+    if r.total_cost is not None and discounted:
+        period = f" over {r.years:g} year{'s' if r.years != 1 else ''}"
+        s.append(f"The initiative cost about {m(r.total_cost_undiscounted or 0)}{period} "
+                 f"({r.price_year} prices), or {m(r.total_cost)} in present value (discounted at "
+                 f"{100 * r.discount_rate:g}% a year to its first year)"
+                 + (f", of which {m(r.in_kind_total)} in kind" if r.in_kind_total else "") + ".")
+    elif r.total_cost is not None:
         period = f" over {r.years:g} year{'s' if r.years != 1 else ''}" if r.years else ""
         s.append(f"The initiative cost about {m(r.total_cost)}{period} ({r.price_year} prices)"
                  + (f", of which {m(r.in_kind_total)} in kind" if r.in_kind_total else "") + ".")
@@ -311,7 +377,8 @@ def _with_summary(r: EconomicsResult) -> EconomicsResult:
     if r.bcr is not None and r.bcr.estimate is not None:
         ci = (f" (95% CI {_num(r.bcr.ci_low)} to {_num(r.bcr.ci_high)})"
               if r.bcr.ci_low is not None and r.bcr.ci_high is not None else "")
-        s.append(f"Valuing each at {m(r.unit_value or 0)}, the benefit-cost ratio is "
+        disc = " and discounting like the costs" if r.discount_rate > 0 else ""
+        s.append(f"Valuing each at {m(r.unit_value or 0)}{disc}, the benefit-cost ratio is "
                  f"{r.bcr.estimate:.2f}{ci}: each {m(1)} spent returns about {m(r.bcr.estimate)}"
                  + (", but the interval includes ratios below 1, so value for money is not established"
                     if r.bcr.ci_low is not None and r.bcr.ci_low < 1 else "") + ".")
@@ -374,6 +441,7 @@ __all__: Sequence[str] = [
     "Interval",
     "PartnerCost",
     "PreventedEvents",
+    "annuity_factor",
     "assess_economics",
     "cost_by_partner",
     "evaluate_economics",

@@ -295,7 +295,8 @@ def economics_section(eco: EconomicsResult) -> Section:
             ci = (f" (95% CI {eco.bcr.ci_low:,.1f} to {eco.bcr.ci_high:,.1f})"
                   if eco.bcr.ci_low is not None and eco.bcr.ci_high is not None else "")
             sec.headline += f", a benefit-cost ratio of {eco.bcr.estimate:.1f}{ci}"
-        sec.headline += f" ({eco.price_year} prices)."
+        disc = f", discounted at {100 * eco.discount_rate:g}% a year" if eco.discount_rate > 0 else ""
+        sec.headline += f" ({eco.price_year} prices{disc})."
         p = eco.prevented
         if p is not None and p.ci_low is not None and p.ci_low <= 0:
             sec.headline = (sec.headline.rstrip(".") + "; but the 95% interval for prevented "
@@ -310,11 +311,23 @@ def economics_section(eco: EconomicsResult) -> Section:
                                 eco.summary_table(), digits=2))
     sec.details = [
         f"Prices: {eco.price_base}. Costs per year are multiplied by the evaluated period "
-        f"({'unknown' if eco.years is None else f'{eco.years:g} years'}); one-off costs are added once.",
+        f"({'unknown' if eco.years is None else f'{eco.years:g} years'}); one-off costs are added once, "
+        "in the first year.",
         "Benefit = prevented events × unit value; benefit-cost ratio = benefit / total cost; "
         "cost per prevented event = total cost / prevented events; intervals substitute the 95% limits "
         "of prevented events. Break-even = total cost / unit value.",
     ]
+    if eco.discount_rate > 0:
+        f = eco.discount_factor
+        sec.details.append(
+            f"Discounting: amounts in year t of the period (t = 0 for the first year) count "
+            f"(1 + {eco.discount_rate:g})^-t of their value, as in HM Treasury's Green Book. Yearly "
+            "costs and prevented events are taken to be spread evenly over the period, so both are "
+            "multiplied by the average discount factor"
+            + (f" {f:.4f}" if f is not None else "")
+            + "; events are discounted in the cost per prevented event too, so it equals the unit "
+            "value at break-even. Set economics.discount_rate: 0 for undiscounted sums."
+        )
     if eco.unit_value is not None:
         sec.details.append(f"Unit value {format_money(eco.unit_value, eco.currency)} per event: "
                            + "; ".join(eco.unit_value_sources))

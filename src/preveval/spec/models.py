@@ -446,6 +446,23 @@ class Economics(Model):
     expected_events: float | None = Field(
         None, gt=0, description="Events expected over the evaluated period without the initiative (for break-even as a %)"
     )
+    discount_rate: float = Field(
+        0.035,
+        description=(
+            "Yearly discount rate for costs and benefits after the first year (default 0.035, the "
+            "HM Treasury Green Book rate; 0 for undiscounted sums)"
+        ),
+    )
+
+    @field_validator("discount_rate")
+    @classmethod
+    def _rate_is_fraction(cls, v: float) -> float:
+        if not 0.0 <= v < 1.0:
+            raise ValueError(
+                f"a discount rate is a fraction a year between 0 and 1, got {v:g} "
+                "(write 0.035 for 3.5%)"
+            )
+        return v
 
 
 # -------------------------------------------------------------------------------- root
