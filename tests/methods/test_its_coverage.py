@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import pytest
 
-from preveval.methods.its_simulate import coverage_study
+from preveval.methods.its_simulate import coverage_study, prevented_coverage_study
 
 pytestmark = pytest.mark.slow
 REPS = 1000
@@ -65,3 +65,16 @@ def test_ar1_errors_hac_alternatives_fall_short(hac: dict) -> None:
 def test_ar1_errors_ols_falls_short() -> None:
     r = coverage_study("ar1", n=120, reps=REPS, errors="ols", seed=2)
     assert r["coverage_level"] < 0.85
+
+
+def test_prevented_events_hac_covers() -> None:
+    """The interval for prevented events under errors: hac uses the fixed-b critical value of
+    the expected number itself; with normal coefficient draws it covered 75% here (300 reps)."""
+    r = prevented_coverage_study("ar1", n=96, reps=REPS, errors="hac")
+    assert 0.93 <= r["coverage"] <= 0.97
+    assert r["mean_critical_value"] > 3.0
+
+
+def test_prevented_events_ar_covers() -> None:
+    r = prevented_coverage_study("ar1", n=96, reps=REPS, errors="ar")
+    assert 0.93 <= r["coverage"] <= 0.97

@@ -15,6 +15,7 @@ from preveval.inference.hac import (
     equivalent_t_df,
     fixed_b_critical_values,
     fixed_b_pvalues,
+    hac_covariance,
     kiefer_vogelsang_cv,
     llsw_lag,
     newey_west_lag,
@@ -133,6 +134,57 @@ def test_prevented_events_seeded_and_consistent() -> None:
     assert p.ci_low < p.total < p.ci_high and p.ci_low > 0
     m = _run(d, spec.model_copy(update={"prevented_interval": "mean"})).prevented
     assert (m.ci_high - m.ci_low) < (p.ci_high - p.ci_low)
+
+
+def test_contrast_variance_ratios_by_brute_force() -> None:
+    n, k0 = 60, 30
+    t = np.arange(n) + 1.0
+    X = np.column_stack([np.ones(n), t, (t > k0) * 1.0, np.where(t > k0, t - k0, 0.0)])
+    C = np.array([[0.0, 0.0, 30.0, 465.0], [1.0, 61.0, 0.0, 0.0]])
+    q = simulate_variance_ratios(X, 6, prewhite=True, reps=3, seed=5, chunk=3, contrasts=C)
+    assert q.shape == (3, 2)
+    np.testing.assert_array_equal(simulate_variance_ratios(X, 6, prewhite=True, reps=3, seed=5, chunk=3, contrasts=np.eye(4)),
+                                  simulate_variance_ratios(X, 6, prewhite=True, reps=3, seed=5, chunk=3))
+    e = np.random.default_rng(5).standard_normal((3, n))
+    B = np.linalg.inv(X.T @ X)
+    for r in range(3):
+        ehat = e[r] - X @ (B @ (X.T @ e[r]))
+        V = hac_covariance(X * ehat[:, None], B, 6, prewhite=True, small_sample=True, nobs=n)
+        np.testing.assert_allclose(q[r], np.einsum("ij,jk,ik->i", C, V, C) / np.einsum("ij,jk,ik->i", C, B, C), rtol=1e-9)
+
+
+def test_prevented_interval_critical_values() -> None:
+    # gaussian on a count scale (prevented events are reported for count indicators)
+    d = simulate_its(96, family="gaussian", beta=(10.0, 0.05, -1.0, 0.02), rho=0.5, seed=32)
+    start = str(d["period"].iloc[48])
+    ols = _run(d, _spec(intervention=start, family="gaussian"))
+    assert ols.prevented.critical_value == pytest.approx(stats.t.ppf(0.975, ols.df_resid))
+    hac = _run(d, _spec(intervention=start, family="gaussian", errors="hac"))
+    e = hac.effect
+    # the extrapolated counterfactual has a wider fixed-b law than the intervention terms
+    assert hac.prevented.critical_value > (e.ci_high - e.estimate) / e.std_error
+    pois = simulate_its(96, family="poisson", beta=(4.0, 0.0, -0.3, 0.0), seed=5)
+    assert _run(pois, _spec(intervention=str(pois["period"].iloc[48]), family="poisson")).prevented.critical_value is None
+
+
+def test_counterfactual_band_under_hac_uses_each_period_critical_value() -> None:
+    from preveval.methods.its import BAND_NODES, _band_critical_values
+    from preveval.methods.its_design import build_design
+    from preveval.methods.its_fit import contrast_critical_values
+
+    d = simulate_its(96, family="gaussian", beta=(10.0, 0.05, -1.0, 0.02), rho=0.5, seed=32)
+    spec = _spec(intervention=str(d["period"].iloc[48]), family="gaussian", errors="hac")
+    design = build_design(spec, d, outcome="y", interventions={"": int(d["t"].iloc[48])})
+    core = fit_core("gaussian", "hac", design.y, design.X, None, design.terms, hac_lag=13)
+    Xc = design.counterfactual_X()
+    band = _band_critical_values(core, Xc)
+    exact = contrast_critical_values(core, Xc[[0, 47, 95]])
+    assert band is not None and exact is not None and len(band) == 96 > BAND_NODES
+    np.testing.assert_allclose(band[[0, 95]], exact[[0, 2]], rtol=1e-12)  # nodes are exact
+    assert band[47] == pytest.approx(exact[1], rel=0.02)                 # interpolated in between
+    # far from the pre-period the band is wider than the intervention terms' critical value
+    assert band[95] > max(core.crit_values[2:])
+    assert contrast_critical_values(fit_core("gaussian", "ols", design.y, design.X, None, design.terms), Xc) is None
 
 
 def test_prevented_negative_when_events_rise() -> None:

@@ -308,6 +308,7 @@ def simulate_variance_ratios(
     reps: int = 2000,
     seed: int = 20240101,
     chunk: int = 500,
+    contrasts: np.ndarray | None = None,
 ) -> np.ndarray:
     r"""Draws of :math:`Q_j = \widehat V_{jj} / \operatorname{Var}(\hat\beta_j)`: the fixed-b law of a design.
 
@@ -353,10 +354,14 @@ def simulate_variance_ratios(
         Seed of ``numpy.random.default_rng``.
     chunk : int
         Draws per vectorised batch (memory about ``chunk * n * k`` doubles).
+    contrasts : ndarray, shape (m, k), optional
+        Linear combinations :math:`c^\top\beta` to return ratios for instead of the
+        coefficients: :math:`Q_c = c^\top \widehat V c / c^\top B c` (the same draws, so the
+        rows ``np.eye(k)`` reproduce the default output exactly).
 
     Returns
     -------
-    ndarray, shape (reps, k)
+    ndarray, shape (reps, k) or (reps, m)
     """
     X = np.asarray(X, dtype=float)
     n, k = X.shape
@@ -365,8 +370,13 @@ def simulate_variance_ratios(
     XB = X @ B
     sw = np.sqrt(w)
     factor = n / (n - k) if small_sample and n > k else 1.0
+    C = np.eye(k) if contrasts is None else np.atleast_2d(np.asarray(contrasts, dtype=float))
+    denom = np.einsum("ij,jk,ik->i", C, B, C)
+    mc = C.shape[0]
+    # keep a batch's arrays (chunk x n x max(k, m) doubles) near 400 MB at most
+    chunk = max(1, min(int(chunk), int(5e7 // (n * max(k, mc)))))
     rng = np.random.default_rng(seed)
-    out = np.empty((reps, k))
+    out = np.empty((reps, mc))
     eye = np.eye(k)
     for start in range(0, reps, chunk):
         r = min(chunk, reps - start)
@@ -384,10 +394,12 @@ def simulate_variance_ratios(
             h = np.matmul(v, bd.transpose(0, 2, 1))
         else:
             h = g @ B
+        if contrasts is not None:
+            h = h @ C.T
         m = h.shape[1]
-        h2 = np.ascontiguousarray(h.transpose(1, 0, 2)).reshape(m, r * k)
-        var = _bartlett_lrv(h2, int(lag)).reshape(r, k) * factor
-        out[start : start + r] = var / np.diag(B)
+        h2 = np.ascontiguousarray(h.transpose(1, 0, 2)).reshape(m, r * mc)
+        var = _bartlett_lrv(h2, int(lag)).reshape(r, mc) * factor
+        out[start : start + r] = var / denom
     return out
 
 

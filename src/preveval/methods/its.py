@@ -35,7 +35,7 @@ from scipy import stats
 
 from preveval.methods.its_design import ItsDesign, build_design
 from preveval.methods.its_diagnostics import diagnose
-from preveval.methods.its_fit import CoreFit, fit_core
+from preveval.methods.its_fit import CoreFit, contrast_critical_values, fit_core
 from preveval.methods.its_series import build_its_series, periods_per_year
 from preveval.results import AnalysisResult, Diagnostic, Estimate, Ratio, Scale, not_json
 from preveval.spec.models import Indicator, ItsAnalysis, Seasonality
@@ -65,6 +65,8 @@ class Prevented:
     interval: str
     reps: int
     seed: int
+    #: Critical value the coefficient draws were scaled to (t or fixed-b; None: normal).
+    critical_value: float | None = None
 
 
 @dataclass(frozen=True)
@@ -131,12 +133,31 @@ def _quantile(core: CoreFit) -> float:
     return float(stats.t.ppf(0.975, core.df_resid)) if core.use_t else float(stats.norm.ppf(0.975))
 
 
+#: Periods at which the counterfactual band's fixed-b critical values are simulated; in
+#: between they are interpolated linearly (they vary smoothly with the distance from the
+#: pre-period), which keeps a two-year daily series fast.
+BAND_NODES = 49
+
+
+def _band_critical_values(core: CoreFit, Xc: np.ndarray) -> np.ndarray | None:
+    n = Xc.shape[0]
+    if n <= BAND_NODES:
+        return contrast_critical_values(core, Xc)
+    nodes = np.unique(np.linspace(0, n - 1, BAND_NODES).round().astype(int))
+    c = contrast_critical_values(core, Xc[nodes])
+    return None if c is None else np.interp(np.arange(n), nodes, c)
+
+
 def _series_table(design: ItsDesign, core: CoreFit, series: pd.DataFrame, outcome: str) -> pd.DataFrame:
     """Observed, fitted and counterfactual (with its 95% band) for the treated rows."""
     tr = design.treated
     X, Xc = design.X[tr], design.counterfactual_X()[tr]
     b, V = core.params, core.cov
-    q = _quantile(core)
+    # Pointwise band. Under errors: hac each period's counterfactual is a linear combination
+    # with its own fixed-b critical value (wider than the intervention terms' far from the
+    # pre-period); otherwise the coefficients' t or normal quantile.
+    q_hac = _band_critical_values(core, Xc) if core.hac_settings is not None else None
+    q = _quantile(core) if q_hac is None else q_hac
     eta, eta_c = X @ b, Xc @ b
     se_c = np.sqrt(np.clip(np.einsum("ij,jk,ik->i", Xc, V, Xc), 0, None))
     lo, hi = eta_c - q * se_c, eta_c + q * se_c

@@ -30,7 +30,7 @@ from __future__ import annotations
 import hashlib
 import warnings
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 import statsmodels.api as sm
@@ -49,7 +49,7 @@ from preveval.inference.hac import (
     simulate_variance_ratios,
 )
 
-__all__ = ["CoreFit", "HacBandwidth", "HacCritical", "fit_core"]
+__all__ = ["CoreFit", "HacBandwidth", "HacCritical", "contrast_critical_value", "contrast_critical_values", "fit_core"]
 
 HacBandwidth = Literal["llsw", "newey_west_1994"]
 HacCritical = Literal["fixed_b", "kiefer_vogelsang", "standard"]
@@ -89,6 +89,52 @@ class CoreFit:
     crit_values: tuple[float, ...] = ()
     p_values: tuple[float, ...] = ()
     ci_label: str = ""
+    #: Under ``errors: hac``, what :func:`contrast_critical_value` needs to give the
+    #: reference distribution of any linear combination of the coefficients.
+    hac_settings: dict[str, Any] | None = None
+
+
+def contrast_critical_values(core: CoreFit, contrasts: np.ndarray) -> np.ndarray | None:
+    r"""Two-sided 95% critical values of the HAC t-statistics of :math:`C\beta` (one per row).
+
+    ``fixed_b``: simulated for this design and estimator exactly as for the coefficients
+    (:func:`~preveval.inference.hac.simulate_variance_ratios` with ``contrasts``, same
+    draws and seed); ``kiefer_vogelsang``: the location-model polynomial; ``None`` when the
+    fit is not HAC or uses standard critical values. A prediction far outside the
+    pre-period (a counterfactual extrapolated by the pre-trend) is a contrast with a much
+    wider fixed-b law than the intervention terms, so this matters for prevented events and
+    the counterfactual band.
+    """
+    st = core.hac_settings
+    C = np.atleast_2d(np.asarray(contrasts, dtype=float))
+    if st is None or st["critical"] == "standard":
+        return None
+    if st["critical"] == "kiefer_vogelsang":
+        return np.full(C.shape[0], kiefer_vogelsang_cv(float(core.hac_b or 0.0)))
+    h = hashlib.sha1(np.ascontiguousarray(st["X"], dtype=float).tobytes())
+    if st["weights"] is not None:
+        h.update(np.ascontiguousarray(st["weights"], dtype=float).tobytes())
+    h.update(np.ascontiguousarray(C).tobytes())
+    h.update(repr([st[k] for k in ("lag", "prewhite", "blocks", "reps", "seed")]).encode())
+    key = h.hexdigest()
+    if key not in _CONTRAST_CACHE:
+        if len(_CONTRAST_CACHE) >= 64:
+            _CONTRAST_CACHE.pop(next(iter(_CONTRAST_CACHE)))
+        ratios = simulate_variance_ratios(
+            st["X"], st["lag"], weights=st["weights"], prewhite=st["prewhite"], blocks=st["blocks"],
+            reps=st["reps"], seed=st["seed"], contrasts=C,
+        )
+        _CONTRAST_CACHE[key] = fixed_b_critical_values(ratios)
+    return _CONTRAST_CACHE[key].copy()
+
+
+def contrast_critical_value(core: CoreFit, contrast: np.ndarray) -> float | None:
+    """:func:`contrast_critical_values` for one linear combination."""
+    c = contrast_critical_values(core, contrast)
+    return None if c is None else float(c[0])
+
+
+_CONTRAST_CACHE: dict[str, np.ndarray] = {}
 
 
 def _glm_family(family: str, alpha: float | None) -> sm.families.Family:
@@ -241,6 +287,7 @@ def fit_core(
             "negative_binomial": "model-based (negative binomial, dispersion by ML)",
         }[family]
     lag = None
+    hac_settings: dict[str, Any] | None = None
     inference = _Inference(df_resid=float(n - k), use_t=use_t)
     if errors == "hac":
         periods = n // blocks
@@ -264,6 +311,9 @@ def fit_core(
             prewhite=hac_prewhite, blocks=blocks, reps=hac_reps, seed=hac_seed, use_t=use_t,
         )
         se_type += inference.note
+        hac_settings = {"critical": hac_critical, "X": X, "weights": weights, "lag": int(lag),
+                        "prewhite": bool(hac_prewhite), "blocks": int(blocks), "reps": int(hac_reps),
+                        "seed": int(hac_seed)}
     return CoreFit(
         params=np.asarray(params, dtype=float),
         cov=np.asarray(cov, dtype=float),
@@ -285,6 +335,7 @@ def fit_core(
         crit_values=inference.crit_values,
         p_values=inference.p_values,
         ci_label=inference.label,
+        hac_settings=hac_settings,
     )
 
 

@@ -148,6 +148,18 @@ def _details(result: ItsResult, spec: ItsAnalysis) -> list[str]:
         d.append("AR coefficients: " + ", ".join(f"{x:.3f}" for x in result.ar_params) + ".")
     if result.aic is not None:
         d.append(f"AIC: {result.aic:.2f}.")
+    p = result.prevented
+    if p is not None:
+        how = ("coefficient draws from N(β̂, V̂)" if p.critical_value is None else
+               f"coefficient draws from N(β̂, V̂) scaled to the critical value {p.critical_value:.3f} "
+               + ("of the expected number's own fixed-b reference distribution"
+                  if result.errors == "hac" else "of the coefficients' t distribution"))
+        d.append(f"Prevented events: {p.reps} seeded simulations (seed {p.seed}); {how}; "
+                 f"interval: {'expected number only' if p.interval == 'mean' else 'prediction (includes the counts’ own variation)'}; "
+                 "2.5% and 97.5% percentiles.")
+    if result.errors == "hac":
+        d.append("Counterfactual band: pointwise 95%, each period with the fixed-b critical value of its "
+                 "own prediction (simulated at up to 49 periods, interpolated in between).")
     for g in result.diagnostics:
         d.append(f"Diagnostic {g.name}: {g.status} — {g.reason}.")
     return d
