@@ -64,3 +64,23 @@ def test_unbalanced_units_dropped_and_no_never_treated(simulate):
         fit_did(spec(), allt, outcome="y", unit="unit", time="period")
     r = fit_did(spec(control="not_yet_treated"), allt, outcome="y", unit="unit", time="period")
     assert np.isfinite(r.effect.estimate)
+
+
+def test_group_time_labels_are_the_periods_as_written(simulate):
+    # quarters as pandas Periods (as the data checks deliver them): labels read 2015Q3, not ordinals
+    df = simulate(120, 10, seed=3, staggered=True)
+    q = pd.period_range("2014Q1", periods=10, freq="Q")
+    df = df.assign(period=q[df["period"] - 1], ft=[q[int(f) - 1] if f == f else pd.NaT for f in df["ft"]])
+    r = fit_did(spec(), df, outcome="y", unit="unit", time="period")
+    t = r.group_time_table()
+    assert set(t["time_label"]) <= {str(p) for p in q}
+    assert set(t["group_label"]) <= {str(p) for p in q}
+    row = t.iloc[0]
+    assert row["time_label"] == str(pd.Period(ordinal=int(row["time"]), freq="Q"))
+    assert all(c.term.startswith("att_gt::20") for c in r.coefficients)
+    ints = fit_did(spec(), simulate(120, 10, seed=3, staggered=True), outcome="y", unit="unit", time="period")
+    assert ints.group_time_table()["time_label"].tolist() == [str(v) for v in ints.group_time_table()["time"]]
+    # the pipeline passes the ordinal column 't' next to the prepared 'period' column
+    df_t = df.assign(t=[p.ordinal for p in df["period"]])
+    via_t = fit_did(spec(), df_t, outcome="y", unit="unit", time="t").group_time_table()
+    assert via_t["time_label"].tolist() == t["time_label"].tolist()

@@ -76,6 +76,9 @@ class GroupTimeEstimate:
     std_error: float | None
     n_treated: int
     n_control: int
+    #: The cohort's first treated period and the period, as written in the data.
+    group_label: str = ""
+    time_label: str = ""
 
 
 @dataclass(frozen=True)
@@ -181,6 +184,13 @@ class Prepared:
     vcov: str
     warnings: list[str] = field(default_factory=list)
     offset: np.ndarray | None = None
+    #: Period ordinal -> the period as written in the data (``2019``, ``2019-04``).
+    time_labels: dict[int, str] = field(default_factory=dict)
+
+    def label(self, ordinal: float) -> str:
+        """The period with this ordinal as written in the data (the ordinal if unseen)."""
+        o = int(ordinal)
+        return self.time_labels.get(o, str(o))
 
 
 def prepare(
@@ -214,10 +224,16 @@ def prepare(
             offset = np.log(exposure)
         else:
             y = y / exposure * spec.rate_per
+    ordinals = period_ordinals(df[time]).astype(np.int64)
+    first_seen = ~pd.Series(ordinals).duplicated().to_numpy()
+    # labels as written: the time column itself, or the prepared data's 'period' column when
+    # the time column is its ordinal 't' (as the pipeline passes it)
+    shown = df["period"] if (time == "t" and "period" in df.columns) else df[time]
+    labels = {int(o): str(v) for o, v in zip(ordinals[first_seen], shown.to_numpy()[first_seen], strict=True)}
     return Prepared(
         frame=df,
         y=y,
-        time=period_ordinals(df[time]).astype(np.int64),
+        time=ordinals,
         unit=None if unit is None else fe_codes(df[unit]),
         extra_fe=[fe_codes(df[c]) for c in spec.fixed_effects],
         covariates=df[list(spec.covariates)].to_numpy(dtype=np.float64).reshape(len(df), -1),
@@ -227,6 +243,7 @@ def prepare(
         vcov=vcov,
         warnings=warnings,
         offset=offset,
+        time_labels=labels,
     )
 
 

@@ -256,7 +256,8 @@ def fit_staggered_design(spec: DidAnalysis, p: did.Prepared) -> did.DidResult:
     n = Y.shape[0]
     V = IF.T @ IF / n**2
     se = np.sqrt(np.diag(V))
-    gt = tuple(did.GroupTimeEstimate(g, t, float(a), float(s), ng, nc) for (g, t, ng, nc), a, s in zip(cells, att, se, strict=True))
+    gt = tuple(did.GroupTimeEstimate(g, t, float(a), float(s), ng, nc, p.label(g), p.label(t))
+               for (g, t, ng, nc), a, s in zip(cells, att, se, strict=True))
     post = np.array([t >= g for g, t, _, _ in cells])
     if not post.any():
         raise EstimationError("no period at or after treatment is observed for any cohort")
@@ -273,7 +274,8 @@ def fit_staggered_design(spec: DidAnalysis, p: did.Prepared) -> did.DidResult:
     inf_agg = IF[:, keep] @ wts[keep] + (if1 - if2) @ att[keep]
     se_att = float(np.sqrt(np.mean(inf_agg**2) / n))
     effect = Estimate.wald("att", est, se_att, n=int(Y.size))
-    coefs = tuple(Estimate.wald(f"att_gt::{c.group}:{c.time}", c.estimate, c.std_error or np.nan, n=int(Y.size)) for c in gt)
+    coefs = tuple(Estimate.wald(f"att_gt::{c.group_label}:{c.time_label}", c.estimate, c.std_error or np.nan, n=int(Y.size))
+                  for c in gt)
     pre = np.flatnonzero(~post)
     if pre.size:
         wt = wald_test(att, V, np.eye(len(att))[pre])

@@ -206,6 +206,8 @@ def did_section(result: DidResult, indicator: Indicator, spec: DidAnalysis) -> S
                                           "with 95% intervals. Before the start they should be near zero.", fig))
     gt = result.group_time_table()
     if not gt.empty:
+        gt = gt.drop(columns=["group", "time"]).rename(columns={"group_label": "first treated", "time_label": "period"})
+        gt = gt[["first treated", "period", *[c for c in gt.columns if c not in ("first treated", "period")]]]
         sec.tables.append(TableItem(f"{spec.id}-group-time", "Group-time average treatment effects", gt, show=False))
     rob = getattr(result, "robustness", None)
     if rob is not None:
