@@ -84,3 +84,35 @@ def test_group_time_labels_are_the_periods_as_written(simulate):
     df_t = df.assign(t=[p.ordinal for p in df["period"]])
     via_t = fit_did(spec(), df_t, outcome="y", unit="unit", time="t").group_time_table()
     assert via_t["time_label"].tolist() == t["time_label"].tolist()
+
+
+@pytest.mark.reference
+@pytest.mark.parametrize("est_method", ["dr", "reg"])
+@pytest.mark.parametrize(("control", "csdid_control"), [("never_treated", "nevertreated"), ("not_yet_treated", "notyettreated")])
+def test_covariates_match_csdid(simulate, est_method, control, csdid_control):
+    """Conditional parallel trends: csdid ``xformla="~x1"`` with est_method dr / reg (the
+    covariate varies over time; both take it at each cell's base period)."""
+    import csdid.att_gt as att_gt
+    df = simulate(150, 8, seed=4, staggered=True, dynamic=0.2)
+    ref_df = df.assign(g=df["ft"].fillna(0).astype(int), id=pd.factorize(df["unit"])[0])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        a = att_gt.ATTgt(yname="y", tname="period", idname="id", gname="g", data=ref_df, xformla="~x1",
+                         control_group=[csdid_control]).fit(est_method=est_method, bstrap=False)
+        agg = a.aggte(typec="simple", bstrap=False)
+    ref = pd.DataFrame({k: np.asarray(a.results[k]) for k in ("group", "year", "att", "se")})
+    r = fit_did(spec(control=control, covariates=("x1",), cs_method=est_method), df, outcome="y", unit="unit", time="period")
+    both = ref.merge(r.group_time_table(), left_on=["group", "year"], right_on=["group", "time"])
+    assert len(both) == len(ref) == len(r.group_time)
+    np.testing.assert_allclose(both["estimate"], both["att"], rtol=1e-6, atol=1e-10)
+    np.testing.assert_allclose(both["std_error"], both["se"], rtol=1e-6)
+    assert r.effect.estimate == pytest.approx(agg.atte["overall_att"], rel=1e-6)
+    assert r.effect.std_error == pytest.approx(agg.atte["overall_se"], rel=1e-6)
+    assert "conditional on x1" in r.description
+    assert not any("does not use covariates" in w for w in r.warnings)
+
+
+def test_collinear_covariate_cells_are_reported(simulate):
+    df = simulate(80, 6, seed=5, staggered=True).assign(c=1.0)  # constant: collinear with the intercept
+    with pytest.raises(EstimationError, match="collinear"):
+        fit_did(spec(covariates=("c",), cs_method="reg"), df, outcome="y", unit="unit", time="period")

@@ -36,6 +36,7 @@ from preveval.errors import EstimationError
 from preveval.inference.covariance import wald_test
 from preveval.inference.fixed_effects import fe_codes, n_levels
 from preveval.methods import did
+from preveval.methods.cs_covariates import cell_att
 from preveval.results import Estimate, Status
 from preveval.spec.models import DidAnalysis
 
@@ -170,8 +171,14 @@ def fit_event_study_design(spec: DidAnalysis, p: did.Prepared) -> did.DidResult:
     )
 
 
-def _cs_cells(Y: np.ndarray, G: np.ndarray, periods: np.ndarray, control: str):
-    """ATT(g, t), unit-level influence functions and cell metadata (varying base period)."""
+def _cs_cells(Y: np.ndarray, G: np.ndarray, periods: np.ndarray, control: str,
+              Xp: np.ndarray | None = None, method: str = "dr", skipped: list[str] | None = None,
+              label=str):  # noqa: ANN001 - period ordinal -> text
+    """ATT(g, t), unit-level influence functions and cell metadata (varying base period).
+
+    ``Xp`` (units x periods x covariates): covariates, taken at each cell's base period,
+    for the conditional estimators of :mod:`preveval.methods.cs_covariates`.
+    """
     n = Y.shape[0]
     cohorts = [g for g in np.unique(G[G > 0]) if g > periods[0]]
     cells, atts, ifs = [], [], []
@@ -190,12 +197,23 @@ def _cs_cells(Y: np.ndarray, G: np.ndarray, periods: np.ndarray, control: str):
             if n_c == 0:
                 continue
             dy = Y[:, j] - Y[:, base]
-            m1, m0 = dy[treat].mean(), dy[ctrl].mean()
             inf = np.zeros(n)
-            inf[treat] = n * (dy[treat] - m1) / n_g
-            inf[ctrl] = -n * (dy[ctrl] - m0) / n_c
+            if Xp is None:
+                m1, m0 = dy[treat].mean(), dy[ctrl].mean()
+                inf[treat] = n * (dy[treat] - m1) / n_g
+                inf[ctrl] = -n * (dy[ctrl] - m0) / n_c
+                att = m1 - m0
+            else:
+                cell = treat | ctrl
+                try:
+                    att, inf_cell = cell_att(dy[cell], treat[cell].astype(float), Xp[cell, base, :], method)
+                except (EstimationError, np.linalg.LinAlgError) as exc:
+                    if skipped is not None:
+                        skipped.append(f"ATT({label(g)}, {label(t)}): {exc}")
+                    continue
+                inf[cell] = inf_cell * n / int(cell.sum())
             cells.append((int(g), t, n_g, n_c))
-            atts.append(m1 - m0)
+            atts.append(att)
             ifs.append(inf)
     return cells, np.array(atts), np.column_stack(ifs) if ifs else np.zeros((n, 0))
 
@@ -217,16 +235,19 @@ def fit_staggered_design(spec: DidAnalysis, p: did.Prepared) -> did.DidResult:
     (analytic, ``bstrap=FALSE``), including the estimation of the group shares, at the unit
     level; normal quantiles. Pre-trend test: Wald :math:`\chi^2` that every pre-period
     :math:`ATT(g,t)` (:math:`t<g`) is zero. Needs a balanced panel (units missing a period
-    are dropped, as R ``did`` does); covariates and weights are not used.
+    are dropped, as R ``did`` does). With ``covariates`` each cell is estimated under
+    conditional parallel trends, covariates at its base period, by ``cs_method``: ``dr``
+    (doubly robust, default, as R ``did``) or ``reg`` (outcome regression); see
+    :mod:`preveval.methods.cs_covariates`. Weights are not used.
     """
     assert spec.first_treated is not None
     if p.unit is None:
         raise EstimationError("a staggered design needs a unit column (data.unit)")
     if spec.family != "gaussian":
         raise EstimationError("design: staggered supports family: gaussian only")
-    for what, used in (("covariates", p.covariate_names), ("weights", spec.weights), ("fixed_effects", spec.fixed_effects)):
+    for what, used in (("weights", spec.weights), ("fixed_effects", spec.fixed_effects)):
         if used:
-            p.warnings.append(f"design: staggered (Callaway & Sant'Anna, unconditional parallel trends) does not use {what}")
+            p.warnings.append(f"design: staggered (Callaway & Sant'Anna) does not use {what}")
     if spec.inference != "cluster":
         p.warnings.append(f"design: staggered reports influence-function standard errors clustered by unit; inference: {spec.inference} is not used")
     first = did.period_ordinals(p.frame[spec.first_treated])
@@ -245,14 +266,24 @@ def fit_staggered_design(spec: DidAnalysis, p: did.Prepared) -> did.DidResult:
     if early.any():
         p.warnings.append(f"{int(early.sum())} units treated in the first period have no pre-period and were left out")
     use = balanced & ~early
+    Xp = None
+    if p.covariate_names:
+        Xp = np.full((n_units, len(periods), len(p.covariate_names)), np.nan)
+        Xp[p.unit, tcode, :] = p.covariates
+        Xp = Xp[use]
     Y, G = Y[use], Gu[use]
     if not (G > 0).any():
         raise EstimationError(f"no treated units with a pre-treatment period: check '{spec.first_treated}'")
     if spec.control == "never_treated" and not (G == 0).any():
         raise EstimationError("no never-treated units: use control: not_yet_treated")
-    cells, att, IF = _cs_cells(Y, G, periods, spec.control)
+    skipped: list[str] = []
+    cells, att, IF = _cs_cells(Y, G, periods, spec.control, Xp, spec.cs_method, skipped, p.label)
+    if skipped:
+        p.warnings.append(f"{len(skipped)} group-time effect(s) could not be estimated with the covariates "
+                          f"and were left out: {'; '.join(skipped[:3])}{' ...' if len(skipped) > 3 else ''}")
     if not cells:
-        raise EstimationError("no group-time effect can be estimated (no comparison units)")
+        why = skipped[0].split(": ", 1)[1] if skipped else "no comparison units"
+        raise EstimationError(f"no group-time effect can be estimated ({why})")
     n = Y.shape[0]
     V = IF.T @ IF / n**2
     se = np.sqrt(np.diag(V))
@@ -287,9 +318,13 @@ def fit_staggered_design(spec: DidAnalysis, p: did.Prepared) -> did.DidResult:
         )
     else:
         pretrend = did.PretrendTest("pretrend_leads_zero", "not_applicable", "no pre-treatment period is observed for any cohort")
+    adj = ("" if Xp is None else
+           f", conditional on {', '.join(p.covariate_names)} at the base period by "
+           + ("doubly robust (Sant'Anna & Zhao 2020: logit propensity score and outcome regression)"
+              if spec.cs_method == "dr" else "outcome regression (Heckman, Ichimura & Todd 1997)"))
     desc = (
         "Staggered difference-in-differences (Callaway & Sant'Anna 2021): group-time ATT(g,t) "
-        f"against {spec.control.replace('_', '-')} units, varying base period, aggregated to one "
+        f"against {spec.control.replace('_', '-')} units{adj}, varying base period, aggregated to one "
         "ATT weighted by cohort size over post-treatment cells; analytic influence-function "
         "standard errors clustered by unit, 95% normal intervals."
     )

@@ -319,6 +319,13 @@ class DidAnalysis(Model):
     fixed_effects: tuple[Column, ...] = Field((), description="Extra fixed effects beyond unit and time")
     control: Literal["never_treated", "not_yet_treated"] = Field(
         "never_treated", description="staggered: comparison units (as R did::att_gt control_group)")
+    cs_method: Literal["dr", "reg"] = Field(
+        "dr",
+        description=(
+            "staggered with covariates: doubly robust (dr, Sant'Anna & Zhao 2020) or outcome "
+            "regression (reg) for each group-time cell (as R did::att_gt est_method)"
+        ),
+    )
     leads: int = Field(4, ge=1, le=60, description="Event study: periods before treatment shown")
     lags: int = Field(6, ge=0, le=120, description="Event study: periods after treatment shown")
     bin_endpoints: bool = Field(True, description="Event study: pool periods beyond the leads/lags window into the end bins")
