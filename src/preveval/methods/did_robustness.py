@@ -225,9 +225,16 @@ def _reading(main: DidResult, dates: list[RobustnessRow], outcomes: list[Robustn
     est = [r.estimate for r in loo if r.estimate is not None]
     if est:
         flips = sum(np.sign(e) != np.sign(main.effect.estimate) for e in est)
-        out.append(f"Leaving out one unit at a time, the effect ranges from {min(est):.4g} to {max(est):.4g} "
-                   f"(headline {main.effect.estimate:.4g})" + (f"; it changes sign in {flips} case(s), so "
-                   "single units matter." if flips else "; it keeps its sign every time."))
+        if main.scale == "log":
+            def pct(v: float) -> str:
+                return f"{abs(np.expm1(v)):.0%} {'lower' if v < 0 else 'higher'}"
+            span = (f"from {pct(min(est))} to {pct(max(est))} than expected (headline "
+                    f"{pct(main.effect.estimate)}; log-scale estimates {min(est):.4g} to {max(est):.4g})")
+        else:
+            span = f"from {min(est):.4g} to {max(est):.4g} (headline {main.effect.estimate:.4g})"
+        out.append(f"Leaving out one unit at a time, the effect ranges {span}" + (
+            f"; it changes sign in {flips} case(s), so single units matter." if flips
+            else "; it keeps its sign every time."))
     return out
 
 

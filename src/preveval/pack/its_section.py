@@ -250,7 +250,13 @@ def its_section(result: ItsResult, indicator: Indicator, spec: ItsAnalysis) -> S
         coef["ratio_ci_high"] = np.exp(coef["ci_high"])
     sec.tables.append(TableItem(f"{result.id}-coefficients", f"Coefficients of the ITS model ({'log scale; ratio = exp' if result.scale == 'log' else 'outcome scale'})", coef))
     if result.sensitivity is not None and len(result.sensitivity):
-        sec.tables.append(TableItem(f"{result.id}-sensitivity", "Headline effect under alternative specifications and placebo start dates", result.sensitivity))
+        sens = result.sensitivity
+        sec.tables.append(TableItem(f"{result.id}-sensitivity", "Headline effect under alternative specifications and placebo start dates", sens, show=False))
+        if "analysis" in sens.columns:
+            # the report shows the specifications; every placebo date is in the CSV
+            sec.tables.append(TableItem(f"{result.id}-specifications", "Headline effect under alternative specifications "
+                                        f"(placebo start dates: tables/{result.id}-sensitivity.csv)",
+                                        sens[sens["analysis"] != "placebo"].reset_index(drop=True)))
     sec.tables.append(TableItem(f"{result.id}-series", "Observed, fitted and counterfactual values per period", result.series, show=False))
     sec.figures.append(
         FigureItem(
