@@ -43,7 +43,7 @@ def test_matches_csdid(simulate, control, csdid_control):
     np.testing.assert_allclose(both["std_error"], both["se"], rtol=1e-6)
     assert r.effect.estimate == pytest.approx(agg.atte["overall_att"], rel=1e-6)
     assert r.effect.std_error == pytest.approx(agg.atte["overall_se"], rel=1e-6)
-    assert r.control == control and r.pretrend_test.distribution == "chi2"
+    assert r.control == control and r.pretrend_test.distribution == "F" and r.pretrend_test.df_num == 1
 
 
 def test_recovers_true_effect_and_shape(simulate):

@@ -62,3 +62,21 @@ def test_unconditional_estimator_is_biased_here() -> None:
     cov, mean = study(20240106)
     print(f"\nno covariates: coverage {cov:.3f}, mean ATT {mean:.3f} (true {TAU})")
     assert mean - TAU > 0.3 and cov < 0.5
+
+
+@pytest.mark.parametrize(("units", "periods"), [(40, 6), (40, 12), (200, 12)])
+def test_pretrend_test_size(simulate, units: int, periods: int) -> None:
+    """Under parallel trends the staggered pre-trend test rejects about 5% of the time.
+
+    Measured with 300 replications (seeds 3000+): 2.3% (40 x 6), 5.3% (40 x 12), 6.0% (200 x
+    12); the joint Wald test it replaced rejected 16%, 100% and 70% in the same designs
+    (300 replications, other seeds)."""
+    spec = DidAnalysis(id="cs", method="did", indicator="y", design="staggered", first_treated="ft")
+    reps = 300
+    rej = sum(
+        fit_did(spec, simulate(units, periods, seed=3000 + r, staggered=True), outcome="y", unit="unit",
+                time="period").pretrend_test.p_value < 0.05
+        for r in range(reps)
+    )
+    print(f"\n{units} units x {periods} periods: pre-trend rejection rate {rej / reps:.3f}")
+    assert 0.01 <= rej / reps <= 0.08

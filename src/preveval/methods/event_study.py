@@ -218,6 +218,48 @@ def _cs_cells(Y: np.ndarray, G: np.ndarray, periods: np.ndarray, control: str,
     return cells, np.array(atts), np.column_stack(ifs) if ifs else np.zeros((n, 0))
 
 
+def _pretrend_average_test(att: np.ndarray, IF: np.ndarray, pre: np.ndarray, pg: np.ndarray,
+                           G: np.ndarray) -> did.PretrendTest:
+    r"""Test that the cohort-size-weighted average of the pre-treatment ATT(g,t) is zero.
+
+    A joint Wald test of every pre-treatment :math:`ATT(g,t)` is unusable here: its
+    covariance is estimated from the few units of each cohort, and under parallel trends it
+    rejected 16% of the time with 40 units and 3 restrictions and 70% with 200 units and
+    35 (5% nominal; seeded simulations in docs/did.md). The average is one linear
+    combination :math:`a = n^{-1}\sum_i \psi_i`; its variance is estimated group by group
+    (cohorts and never-treated units) with the :math:`n_k/(n_k-1)` correction, and
+    referred to Student t with Welch–Satterthwaite degrees of freedom
+    :math:`\nu = (\sum_k v_k)^2 / \sum_k v_k^2/(n_k-1)`. The estimated weights do not
+    matter under the null (every pre-treatment effect zero).
+    """
+    from scipy import stats
+
+    n = IF.shape[0]
+    w = pg[pre] / pg[pre].sum()
+    a = float(w @ att[pre])
+    psi = IF[:, pre] @ w
+    comps, dfs = [], []
+    for k in np.unique(G):
+        d = psi[G == k]
+        nk = len(d)
+        if nk > 1:
+            comps.append(float(np.sum((d - d.mean()) ** 2)) * nk / (nk - 1) / n**2)
+            dfs.append(nk - 1)
+        else:
+            comps.append(float(np.sum(d**2)) / n**2)
+            dfs.append(1)
+    var = sum(comps)
+    nu = var**2 / sum(v**2 / f for v, f in zip(comps, dfs, strict=True)) if var > 0 else float("nan")
+    tstat = a / np.sqrt(var) if var > 0 else float("nan")
+    p = float(2 * stats.t.sf(abs(tstat), nu)) if np.isfinite(tstat) else float("nan")
+    return did.PretrendTest(
+        "pretrend_leads_zero", "pass" if not p < 0.05 else "fail",
+        f"test that the average of the {pre.size} pre-treatment ATT(g,t), weighted by cohort size, "
+        f"is zero (average {a:.4g}, t = {tstat:.3f} on {nu:.1f} Welch-Satterthwaite df, p = {p:.3g})",
+        float(tstat**2), p, "F", 1, float(nu),
+    )
+
+
 def fit_staggered_design(spec: DidAnalysis, p: did.Prepared) -> did.DidResult:
     r"""Callaway & Sant'Anna (2021) group-time ATTs aggregated to one ATT.
 
@@ -309,13 +351,7 @@ def fit_staggered_design(spec: DidAnalysis, p: did.Prepared) -> did.DidResult:
                   for c in gt)
     pre = np.flatnonzero(~post)
     if pre.size:
-        wt = wald_test(att, V, np.eye(len(att))[pre])
-        pretrend = did.PretrendTest(
-            "pretrend_leads_zero", "pass" if wt.p_value >= 0.05 else "fail",
-            f"joint Wald test that the {pre.size} pre-treatment ATT(g,t) are zero "
-            f"(chi2({wt.df_num}) = {wt.statistic:.3f}, p = {wt.p_value:.3g})",
-            wt.statistic, wt.p_value, "chi2", wt.df_num, None,
-        )
+        pretrend = _pretrend_average_test(att, IF, pre, pg, G)
     else:
         pretrend = did.PretrendTest("pretrend_leads_zero", "not_applicable", "no pre-treatment period is observed for any cohort")
     adj = ("" if Xp is None else
