@@ -116,3 +116,14 @@ def test_collinear_covariate_cells_are_reported(simulate):
     df = simulate(80, 6, seed=5, staggered=True).assign(c=1.0)  # constant: collinear with the intercept
     with pytest.raises(EstimationError, match="collinear"):
         fit_did(spec(covariates=("c",), cs_method="reg"), df, outcome="y", unit="unit", time="period")
+
+
+def test_event_study_pretrend_by_bootstrap_or_with_caution(simulate):
+    df = simulate(30, 10, seed=6, staggered=True)
+    base = {"id": "es", "method": "did", "indicator": "y", "design": "event_study", "first_treated": "ft"}
+    boot = fit_did(DidAnalysis(**base, inference="wild_bootstrap", reps=999), df, outcome="y", unit="unit", time="period")
+    assert "wild cluster restricted bootstrap (999 draws" in boot.pretrend_test.reason
+    cl = fit_did(DidAnalysis(**base), df, outcome="y", unit="unit", time="period")
+    assert "tends to reject too often" in cl.pretrend_test.reason
+    assert boot.pretrend_test.statistic == pytest.approx(cl.pretrend_test.statistic)
+    assert boot.pretrend_test.p_value != cl.pretrend_test.p_value

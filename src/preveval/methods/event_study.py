@@ -141,13 +141,28 @@ def fit_event_study_design(spec: DidAnalysis, p: did.Prepared) -> did.DidResult:
         for r, j in enumerate(leads):
             R[r, j] = 1.0
         wt = wald_test(beta, V, R, df_denom=df)
-        status: Status = "pass" if wt.p_value >= 0.05 else "fail"
+        p_value, how = wt.p_value, ""
+        if spec.inference == "wild_bootstrap" and fit.family != "poisson" and fit.clusters is not None:
+            from preveval.inference.wild_wald import wild_cluster_wald_test
+
+            try:
+                wb = wild_cluster_wald_test(fit.X, fit.y, fit.clusters, R, reps=spec.reps,
+                                            weights_type=spec.weights_type, seed=spec.seed, weights=fit.weights)
+                p_value = wb.p_value
+                how = f"; p-value from the wild cluster restricted bootstrap ({wb.reps} draws, {wb.weights_type} weights)"
+            except EstimationError as exc:
+                how = f"; bootstrap test not possible ({exc}), F p-value shown"
+        elif fit.clusters is not None and fit.cov.n_clusters is not None and fit.cov.n_clusters < 50:
+            how = (f"; with {fit.cov.n_clusters} clusters this F test tends to reject too often (about 10% at the "
+                   "5% level with 20 to 40 clusters in our simulations): inference: wild_bootstrap gives a "
+                   "bootstrap test")
+        status: Status = "pass" if p_value >= 0.05 else "fail"
         pretrend = did.PretrendTest(
             "pretrend_leads_zero", status,
             f"joint Wald test that the {len(leads)} lead coefficients are zero "
             f"({wt.distribution}({wt.df_num}{'' if wt.df_denom is None else f', {wt.df_denom:g}'}) = "
-            f"{wt.statistic:.3f}, p = {wt.p_value:.3g})",
-            wt.statistic, wt.p_value, wt.distribution, wt.df_num, wt.df_denom,
+            f"{wt.statistic:.3f}, p = {p_value:.3g}{how})",
+            wt.statistic, p_value, wt.distribution, wt.df_num, wt.df_denom,
             tuple(ks[j] for j in leads),
         )
     else:
