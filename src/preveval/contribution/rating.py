@@ -141,11 +141,11 @@ def sms_level(result: Any, analysis: Any = None) -> SmsAnalysisLevel:
             reason += ("; the pre-trend test passed, which supports but cannot prove parallel "
                        "trends after the start, so the level stays 3")
         elif pt == "fail":
-            cautions.append(f"{aid}: the pre-trend test failed; treated and comparison units were "
+            cautions.append(f"Analysis '{aid}': the pre-trend test failed; treated and comparison units were "
                             "already diverging, so the comparison may not be a fair counterfactual")
         n_units = getattr(result, "n_clusters", None) or getattr(result, "n_units", None)
         if isinstance(n_units, int) and n_units < 10:
-            cautions.append(f"{aid}: only {n_units} units or clusters; inference with few clusters is fragile")
+            cautions.append(f"Analysis '{aid}': only {n_units} units or clusters; inference with few clusters is fragile")
         return SmsAnalysisLevel(aid, method, 3, reason, tuple(cautions))
     if method in _BEFORE_AFTER:
         return SmsAnalysisLevel(aid, method, 2, "before and after without a comparison")

@@ -35,8 +35,10 @@ def fmt(value: Any, digits: int = 4) -> str:
     if isinstance(value, int):
         return f"{value:,}" if abs(value) >= 10_000 else str(value)
     if isinstance(value, float):
-        if value != 0 and (abs(value) >= 1e6 or abs(value) < 1e-4):
-            return f"{value:.{digits}g}"
+        if abs(value) >= 1e6:  # money and counts: 4,235,000, never 4.2e+06
+            return f"{value:,.0f}"
+        if value != 0 and abs(value) < 1e-4:
+            return f"{value:.{max(digits, 1)}g}"
         return f"{value:.{digits}g}" if abs(value) < 1 else f"{value:,.{max(digits - len(str(int(abs(value)))), 0)}f}"
     return str(value)
 
