@@ -135,7 +135,11 @@ def _print_summary(result: Any, out_dir: Path) -> None:
         table.add_row(aid, e.term, ci, ratio, p)
     out.print(table)
     if result.contribution is not None:
-        out.print(f"Contribution claim: posterior {result.contribution.posterior:.2f} (prior {result.contribution.prior:.2f})")
+        from preveval.contribution.tracing import format_probability
+
+        c = result.contribution
+        out.print(f"Contribution claim: posterior {format_probability(c.posterior)} "
+                  f"(prior {format_probability(c.prior)}), {c.label}")
     if result.warnings:
         out.print(f"[yellow]{len(result.warnings)} warning(s)[/yellow]: see the report")
     out.print(f"[green]✓[/green] pack written to {out_dir} (report.html, report.md, results.json)")
