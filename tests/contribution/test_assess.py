@@ -40,3 +40,20 @@ def test_missing_analysis_result_and_no_contribution_block():
     r2 = assess_contribution(spec2, default_results())
     assert r2.posterior == 0.5 and r2.claim.startswith("Pre-driver road safety day contributed to fewer")
     assert r2.warnings
+
+
+def test_default_test_size_with_open_rivals_is_flagged():
+    import copy
+
+    from contribution.ca_helpers import SPEC
+
+    contribution = copy.deepcopy(SPEC["contribution"])
+    contribution["evidence"][0] = {"id": "did-effect", "from_analysis": "did-ksi", "p_if_true": 0.8}
+    res = assess_contribution(make_spec(contribution=contribution), default_results())
+    flagged = [w for w in res.warnings if "uses the test's size (0.025)" in w]
+    assert len(flagged) == 1 and "'did-effect'" in flagged[0] and "'road-engineering'" in flagged[0]
+    # a reasoned p_if_false, or every rival ruled out, removes the warning
+    assert not any("test's size" in w for w in assess_contribution(make_spec(), default_results()).warnings)
+    contribution["rival_explanations"][0]["status"] = "ruled_out"
+    res2 = assess_contribution(make_spec(contribution=contribution), default_results())
+    assert not any("test's size" in w for w in res2.warnings)

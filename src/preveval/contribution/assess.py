@@ -221,6 +221,17 @@ def assess_contribution(
         further_evidence=contribution.further_evidence,
     )
     warnings.extend(steps.warnings)
+    by_size = [s.id for s, src in zip(tracing.steps, sources, strict=True)
+               if src["p_if_false_source"] == "test_size" and s.observed is not None]
+    open_rivals = [r.id for r in steps.rivals if r.status != "ruled_out"]
+    if by_size and open_rivals:
+        warnings.append(
+            f"Evidence {', '.join(repr(i) for i in by_size)} uses the test's size (0.025) as p_if_false, "
+            "which assumes only chance could produce the result; rival explanations "
+            f"{', '.join(repr(r) for r in open_rivals)} are not ruled out and could produce it too, so "
+            "the posterior is likely overstated. Give p_if_false for these items (for example 0.1 to 0.3) "
+            "to reflect the rivals."
+        )
     records = tuple(
         EvidenceRecord(
             id=s.id, description=s.description, type=s.type, observed=s.observed,
