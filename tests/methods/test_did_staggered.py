@@ -127,3 +127,38 @@ def test_event_study_pretrend_by_bootstrap_or_with_caution(simulate):
     assert "tends to reject too often" in cl.pretrend_test.reason
     assert boot.pretrend_test.statistic == pytest.approx(cl.pretrend_test.statistic)
     assert boot.pretrend_test.p_value != cl.pretrend_test.p_value
+
+
+@pytest.mark.reference
+@pytest.mark.parametrize(("est_method", "covariates"), [("reg", ()), ("reg", ("x1",)), ("dr", ("x1",))])
+@pytest.mark.parametrize(("control", "csdid_control"), [("never_treated", "nevertreated"), ("not_yet_treated", "notyettreated")])
+def test_weights_match_csdid(simulate, est_method, covariates, control, csdid_control):
+    """Unit weights: csdid ``weights_name`` (weighted means, regressions, propensity scores
+    and cohort shares)."""
+    import csdid.att_gt as att_gt
+    df = simulate(150, 8, seed=4, staggered=True, dynamic=0.2)
+    df["wu"] = df.groupby("unit")["w"].transform("first")
+    ref_df = df.assign(g=df["ft"].fillna(0).astype(int), id=pd.factorize(df["unit"])[0])
+    kw = {"xformla": "~x1"} if covariates else {}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        a = att_gt.ATTgt(yname="y", tname="period", idname="id", gname="g", data=ref_df, weights_name="wu",
+                         control_group=[csdid_control], **kw).fit(est_method=est_method, bstrap=False)
+        agg = a.aggte(typec="simple", bstrap=False)
+    ref = pd.DataFrame({k: np.asarray(a.results[k]) for k in ("group", "year", "att", "se")})
+    r = fit_did(spec(control=control, covariates=covariates, cs_method=est_method, weights="wu"), df,
+                outcome="y", unit="unit", time="period")
+    both = ref.merge(r.group_time_table(), left_on=["group", "year"], right_on=["group", "time"])
+    assert len(both) == len(ref) == len(r.group_time)
+    np.testing.assert_allclose(both["estimate"], both["att"], rtol=1e-6, atol=1e-10)
+    np.testing.assert_allclose(both["std_error"], both["se"], rtol=1e-6)
+    assert r.effect.estimate == pytest.approx(agg.atte["overall_att"], rel=1e-6)
+    assert r.effect.std_error == pytest.approx(agg.atte["overall_se"], rel=1e-6)
+    assert not any("weights" in w for w in r.warnings)
+
+
+def test_time_varying_weights_are_refused(simulate):
+    df = simulate(60, 6, seed=4, staggered=True)
+    df["w"] = df["w"] * (1 + 0.1 * df["period"])  # weights that drift over time
+    with pytest.raises(EstimationError, match="weights that do not change within a unit"):
+        fit_did(spec(weights="w"), df, outcome="y", unit="unit", time="period")

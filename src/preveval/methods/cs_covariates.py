@@ -40,48 +40,49 @@ __all__ = ["cell_att"]
 TRIM = 0.995
 
 
-def _ols_influence(dy: np.ndarray, X: np.ndarray, ctrl: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Fitted :math:`X\\hat\\gamma` for every unit and the influence of :math:`\\hat\\gamma` (n x k)."""
+def _ols_influence(dy: np.ndarray, X: np.ndarray, ctrl: np.ndarray, w: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Fitted :math:`X\\hat\\gamma` (weighted OLS on the comparison units) for every unit and
+    the influence of :math:`\\hat\\gamma` (n x k)."""
     n = len(dy)
-    Xc = X[ctrl]
-    xtx = Xc.T @ Xc / n
+    wc = np.where(ctrl, w, 0.0)
+    xtx = (X * wc[:, None]).T @ X / n
     if np.linalg.matrix_rank(xtx) < X.shape[1]:
         raise EstimationError("the covariates are collinear among the comparison units of a cell")
-    gamma = np.linalg.solve(Xc.T @ Xc, Xc.T @ dy[ctrl])
+    gamma = np.linalg.solve(xtx, (X * wc[:, None]).T @ dy / n)
     fit = X @ gamma
-    resid = np.where(ctrl, dy - fit, 0.0)
-    return fit, (resid[:, None] * X) @ np.linalg.inv(xtx)
+    return fit, ((wc * (dy - fit))[:, None] * X) @ np.linalg.inv(xtx)
 
 
-def _reg(dy: np.ndarray, D: np.ndarray, X: np.ndarray) -> tuple[float, np.ndarray]:
+def _reg(dy: np.ndarray, D: np.ndarray, X: np.ndarray, w: np.ndarray) -> tuple[float, np.ndarray]:
     treat = D == 1
-    fit, lin_gamma = _ols_influence(dy, X, ~treat)
-    pt = treat.mean()
-    eta_t = dy[treat].mean()
-    eta_c = fit[treat].mean()
-    inf_t = treat * (dy - eta_t) / pt
-    moment = (treat[:, None] * X).mean(axis=0)
-    inf_c = (treat * (fit - eta_c) + lin_gamma @ moment) / pt
+    fit, lin_gamma = _ols_influence(dy, X, ~treat, w)
+    wt = w * treat
+    pt = wt.mean()
+    eta_t = (wt * dy).mean() / pt
+    eta_c = (wt * fit).mean() / pt
+    inf_t = wt * (dy - eta_t) / pt
+    moment = (wt[:, None] * X).mean(axis=0)
+    inf_c = (wt * (fit - eta_c) + lin_gamma @ moment) / pt
     return float(eta_t - eta_c), inf_t - inf_c
 
 
-def _dr(dy: np.ndarray, D: np.ndarray, X: np.ndarray) -> tuple[float, np.ndarray]:
+def _dr(dy: np.ndarray, D: np.ndarray, X: np.ndarray, w: np.ndarray) -> tuple[float, np.ndarray]:
     n = len(dy)
     treat = D == 1
-    logit = sm.GLM(D.astype(float), X, family=sm.families.Binomial()).fit(tol=1e-12, maxiter=200)
-    ps = np.minimum(np.asarray(logit.fittedvalues, dtype=float), 1.0 - 1e-6)  # as R DRDID
+    logit = sm.GLM(D.astype(float), X, family=sm.families.Binomial(), freq_weights=w).fit(tol=1e-12, maxiter=200)
+    ps = np.minimum(np.asarray(logit.predict(X), dtype=float), 1.0 - 1e-6)  # as R DRDID
     keep = np.where(treat, 1.0, (ps < TRIM).astype(float))
-    fit, lin_gamma = _ols_influence(dy, X, ~treat)
+    fit, lin_gamma = _ols_influence(dy, X, ~treat, w)
     u = dy - fit
-    w1 = keep * treat
-    w0 = keep * ps * (~treat) / (1.0 - ps)
+    w1 = keep * w * treat
+    w0 = keep * w * ps * (~treat) / (1.0 - ps)
     if w1.sum() <= 0 or w0.sum() <= 0:
         raise EstimationError("no overlap between the cohort and its comparison units in a cell")
     eta1 = (w1 * u).mean() / w1.mean()
     eta0 = (w0 * u).mean() / w0.mean()
     # influence of the logit coefficients: score times the inverse information (times n)
-    info = (X * (ps * (1.0 - ps))[:, None]).T @ X
-    lin_ps = ((D - ps)[:, None] * X) @ np.linalg.inv(info) * n
+    info = (X * (w * ps * (1.0 - ps))[:, None]).T @ X
+    lin_ps = ((w * (D - ps))[:, None] * X) @ np.linalg.inv(info) * n
     inf1 = (w1 * u - w1 * eta1 - lin_gamma @ (w1[:, None] * X).mean(axis=0)) / w1.mean()
     m2 = (w0[:, None] * (u - eta0)[:, None] * X).mean(axis=0)
     m3 = (w0[:, None] * X).mean(axis=0)
@@ -89,7 +90,16 @@ def _dr(dy: np.ndarray, D: np.ndarray, X: np.ndarray) -> tuple[float, np.ndarray
     return float(eta1 - eta0), inf1 - inf0
 
 
-def cell_att(dy: np.ndarray, D: np.ndarray, covariates: np.ndarray, method: str) -> tuple[float, np.ndarray]:
-    """ATT of one cell and its influence function on the cell's units (``method``: ``dr`` or ``reg``)."""
+def cell_att(dy: np.ndarray, D: np.ndarray, covariates: np.ndarray, method: str,
+             weights: np.ndarray | None = None) -> tuple[float, np.ndarray]:
+    """ATT of one cell and its influence function on the cell's units.
+
+    ``method``: ``dr`` or ``reg``; ``covariates`` may have no columns (then both are the
+    weighted difference of mean changes). ``weights`` (unit weights) are scaled to mean 1 in
+    the cell, as R ``DRDID`` does.
+    """
     X = np.column_stack([np.ones(len(dy)), covariates])
-    return _dr(dy, D, X) if method == "dr" else _reg(dy, D, X)
+    w = np.ones(len(dy)) if weights is None else np.asarray(weights, dtype=float) / np.mean(weights)
+    if X.shape[1] == 1 or method == "reg":
+        return _reg(dy, D, X, w)
+    return _dr(dy, D, X, w)

@@ -188,7 +188,7 @@ def fit_event_study_design(spec: DidAnalysis, p: did.Prepared) -> did.DidResult:
 
 def _cs_cells(Y: np.ndarray, G: np.ndarray, periods: np.ndarray, control: str,
               Xp: np.ndarray | None = None, method: str = "dr", skipped: list[str] | None = None,
-              label=str):  # noqa: ANN001 - period ordinal -> text
+              label=str, wu: np.ndarray | None = None):  # noqa: ANN001 - period ordinal -> text
     """ATT(g, t), unit-level influence functions and cell metadata (varying base period).
 
     ``Xp`` (units x periods x covariates): covariates, taken at each cell's base period,
@@ -213,7 +213,7 @@ def _cs_cells(Y: np.ndarray, G: np.ndarray, periods: np.ndarray, control: str,
                 continue
             dy = Y[:, j] - Y[:, base]
             inf = np.zeros(n)
-            if Xp is None:
+            if Xp is None and wu is None:
                 m1, m0 = dy[treat].mean(), dy[ctrl].mean()
                 inf[treat] = n * (dy[treat] - m1) / n_g
                 inf[ctrl] = -n * (dy[ctrl] - m0) / n_c
@@ -221,7 +221,9 @@ def _cs_cells(Y: np.ndarray, G: np.ndarray, periods: np.ndarray, control: str,
             else:
                 cell = treat | ctrl
                 try:
-                    att, inf_cell = cell_att(dy[cell], treat[cell].astype(float), Xp[cell, base, :], method)
+                    cov = np.zeros((int(cell.sum()), 0)) if Xp is None else Xp[cell, base, :]
+                    att, inf_cell = cell_att(dy[cell], treat[cell].astype(float), cov, method,
+                                             None if wu is None else wu[cell])
                 except (EstimationError, np.linalg.LinAlgError) as exc:
                     if skipped is not None:
                         skipped.append(f"ATT({label(g)}, {label(t)}): {exc}")
@@ -295,14 +297,16 @@ def fit_staggered_design(spec: DidAnalysis, p: did.Prepared) -> did.DidResult:
     are dropped, as R ``did`` does). With ``covariates`` each cell is estimated under
     conditional parallel trends, covariates at its base period, by ``cs_method``: ``dr``
     (doubly robust, default, as R ``did``) or ``reg`` (outcome regression); see
-    :mod:`preveval.methods.cs_covariates`. Weights are not used.
+    :mod:`preveval.methods.cs_covariates`. With ``weights`` (constant within a unit) every
+    mean, regression, propensity score and cohort share is weighted, as R ``did`` with
+    ``weightsname``.
     """
     assert spec.first_treated is not None
     if p.unit is None:
         raise EstimationError("a staggered design needs a unit column (data.unit)")
     if spec.family != "gaussian":
         raise EstimationError("design: staggered supports family: gaussian only")
-    for what, used in (("weights", spec.weights), ("fixed_effects", spec.fixed_effects)):
+    for what, used in (("fixed_effects", spec.fixed_effects),):
         if used:
             p.warnings.append(f"design: staggered (Callaway & Sant'Anna) does not use {what}")
     if spec.inference != "cluster":
@@ -323,6 +327,16 @@ def fit_staggered_design(spec: DidAnalysis, p: did.Prepared) -> did.DidResult:
     if early.any():
         p.warnings.append(f"{int(early.sum())} units treated in the first period have no pre-period and were left out")
     use = balanced & ~early
+    wu = None
+    if p.weights is not None:
+        wmax = np.full(n_units, -np.inf)
+        wmin = np.full(n_units, np.inf)
+        np.maximum.at(wmax, p.unit, p.weights)
+        np.minimum.at(wmin, p.unit, p.weights)
+        if np.any(wmax[count > 0] - wmin[count > 0] > 1e-12 * np.maximum(1.0, np.abs(wmax[count > 0]))):
+            raise EstimationError(f"design: staggered needs weights that do not change within a unit "
+                                  f"('{spec.weights}' varies over time for some units)")
+        wu = wmax[use]
     Xp = None
     if p.covariate_names:
         Xp = np.full((n_units, len(periods), len(p.covariate_names)), np.nan)
@@ -334,7 +348,7 @@ def fit_staggered_design(spec: DidAnalysis, p: did.Prepared) -> did.DidResult:
     if spec.control == "never_treated" and not (G == 0).any():
         raise EstimationError("no never-treated units: use control: not_yet_treated")
     skipped: list[str] = []
-    cells, att, IF = _cs_cells(Y, G, periods, spec.control, Xp, spec.cs_method, skipped, p.label)
+    cells, att, IF = _cs_cells(Y, G, periods, spec.control, Xp, spec.cs_method, skipped, p.label, wu)
     if skipped:
         p.warnings.append(f"{len(skipped)} group-time effect(s) could not be estimated with the covariates "
                           f"and were left out: {'; '.join(skipped[:3])}{' ...' if len(skipped) > 3 else ''}")
@@ -349,13 +363,14 @@ def fit_staggered_design(spec: DidAnalysis, p: did.Prepared) -> did.DidResult:
     post = np.array([t >= g for g, t, _, _ in cells])
     if not post.any():
         raise EstimationError("no period at or after treatment is observed for any cohort")
-    pg = np.array([np.mean(G == g) for g, _, _, _ in cells])
+    wun = np.ones(len(G)) if wu is None else wu
+    pg = np.array([np.mean(wun * (G == g)) for g, _, _, _ in cells])
     wts = np.where(post, pg, 0.0)
     total = wts.sum()
     wts /= total
     est = float(wts @ att)
     # influence function of the estimated weights (R did:::wif)
-    ind = np.column_stack([(G == g).astype(float) for g, _, _, _ in cells])
+    ind = np.column_stack([wun * (G == g) for g, _, _, _ in cells])
     keep = np.flatnonzero(post)
     if1 = (ind[:, keep] - pg[keep]) / total
     if2 = np.outer((ind[:, keep] - pg[keep]).sum(axis=1), pg[keep] / total**2)
