@@ -23,26 +23,35 @@ def spec(**kw) -> DidAnalysis:
     return DidAnalysis(**{**base, **kw})
 
 
-@pytest.mark.reference
-@pytest.mark.parametrize(("control", "csdid_control"), [("never_treated", "nevertreated"), ("not_yet_treated", "notyettreated")])
-def test_matches_csdid(simulate, control, csdid_control):
+def csdid_reference(df: pd.DataFrame, est_method: str, csdid_control: str, **kw):
+    """Group-time table and simple aggregate of csdid on the same panel (analytic SEs)."""
     import csdid.att_gt as att_gt
-    df = simulate(120, 10, seed=3, staggered=True, dynamic=0.3)
     ref_df = df.assign(g=df["ft"].fillna(0).astype(int), id=pd.factorize(df["unit"])[0])
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         a = att_gt.ATTgt(yname="y", tname="period", idname="id", gname="g", data=ref_df,
-                         control_group=[csdid_control]).fit(est_method="reg", bstrap=False)
+                         control_group=[csdid_control], **kw).fit(est_method=est_method, bstrap=False)
         agg = a.aggte(typec="simple", bstrap=False)
     ref = pd.DataFrame({k: np.asarray(a.results[k]) for k in ("group", "year", "att", "se")})
-    r = fit_did(spec(control=control), df, outcome="y", unit="unit", time="period")
-    ours = r.group_time_table()
-    both = ref.merge(ours, left_on=["group", "year"], right_on=["group", "time"])
-    assert len(both) == len(ref) == len(ours)
-    np.testing.assert_allclose(both["estimate"], both["att"], rtol=1e-6, atol=1e-12)
+    return ref, agg
+
+
+def assert_matches_csdid(r, ref: pd.DataFrame, agg) -> None:
+    both = ref.merge(r.group_time_table(), left_on=["group", "year"], right_on=["group", "time"])
+    assert len(both) == len(ref) == len(r.group_time)
+    np.testing.assert_allclose(both["estimate"], both["att"], rtol=1e-6, atol=1e-10)
     np.testing.assert_allclose(both["std_error"], both["se"], rtol=1e-6)
     assert r.effect.estimate == pytest.approx(agg.atte["overall_att"], rel=1e-6)
     assert r.effect.std_error == pytest.approx(agg.atte["overall_se"], rel=1e-6)
+
+
+@pytest.mark.reference
+@pytest.mark.parametrize(("control", "csdid_control"), [("never_treated", "nevertreated"), ("not_yet_treated", "notyettreated")])
+def test_matches_csdid(simulate, control, csdid_control):
+    df = simulate(120, 10, seed=3, staggered=True, dynamic=0.3)
+    ref, agg = csdid_reference(df, "reg", csdid_control)
+    r = fit_did(spec(control=control), df, outcome="y", unit="unit", time="period")
+    assert_matches_csdid(r, ref, agg)
     assert r.control == control and r.pretrend_test.distribution == "F" and r.pretrend_test.df_num == 1
 
 
@@ -92,22 +101,10 @@ def test_group_time_labels_are_the_periods_as_written(simulate):
 def test_covariates_match_csdid(simulate, est_method, control, csdid_control):
     """Conditional parallel trends: csdid ``xformla="~x1"`` with est_method dr / reg (the
     covariate varies over time; both take it at each cell's base period)."""
-    import csdid.att_gt as att_gt
     df = simulate(150, 8, seed=4, staggered=True, dynamic=0.2)
-    ref_df = df.assign(g=df["ft"].fillna(0).astype(int), id=pd.factorize(df["unit"])[0])
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        a = att_gt.ATTgt(yname="y", tname="period", idname="id", gname="g", data=ref_df, xformla="~x1",
-                         control_group=[csdid_control]).fit(est_method=est_method, bstrap=False)
-        agg = a.aggte(typec="simple", bstrap=False)
-    ref = pd.DataFrame({k: np.asarray(a.results[k]) for k in ("group", "year", "att", "se")})
+    ref, agg = csdid_reference(df, est_method, csdid_control, xformla="~x1")
     r = fit_did(spec(control=control, covariates=("x1",), cs_method=est_method), df, outcome="y", unit="unit", time="period")
-    both = ref.merge(r.group_time_table(), left_on=["group", "year"], right_on=["group", "time"])
-    assert len(both) == len(ref) == len(r.group_time)
-    np.testing.assert_allclose(both["estimate"], both["att"], rtol=1e-6, atol=1e-10)
-    np.testing.assert_allclose(both["std_error"], both["se"], rtol=1e-6)
-    assert r.effect.estimate == pytest.approx(agg.atte["overall_att"], rel=1e-6)
-    assert r.effect.std_error == pytest.approx(agg.atte["overall_se"], rel=1e-6)
+    assert_matches_csdid(r, ref, agg)
     assert "conditional on x1" in r.description
     assert not any("does not use covariates" in w for w in r.warnings)
 
@@ -135,25 +132,13 @@ def test_event_study_pretrend_by_bootstrap_or_with_caution(simulate):
 def test_weights_match_csdid(simulate, est_method, covariates, control, csdid_control):
     """Unit weights: csdid ``weights_name`` (weighted means, regressions, propensity scores
     and cohort shares)."""
-    import csdid.att_gt as att_gt
     df = simulate(150, 8, seed=4, staggered=True, dynamic=0.2)
     df["wu"] = df.groupby("unit")["w"].transform("first")
-    ref_df = df.assign(g=df["ft"].fillna(0).astype(int), id=pd.factorize(df["unit"])[0])
     kw = {"xformla": "~x1"} if covariates else {}
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        a = att_gt.ATTgt(yname="y", tname="period", idname="id", gname="g", data=ref_df, weights_name="wu",
-                         control_group=[csdid_control], **kw).fit(est_method=est_method, bstrap=False)
-        agg = a.aggte(typec="simple", bstrap=False)
-    ref = pd.DataFrame({k: np.asarray(a.results[k]) for k in ("group", "year", "att", "se")})
+    ref, agg = csdid_reference(df, est_method, csdid_control, weights_name="wu", **kw)
     r = fit_did(spec(control=control, covariates=covariates, cs_method=est_method, weights="wu"), df,
                 outcome="y", unit="unit", time="period")
-    both = ref.merge(r.group_time_table(), left_on=["group", "year"], right_on=["group", "time"])
-    assert len(both) == len(ref) == len(r.group_time)
-    np.testing.assert_allclose(both["estimate"], both["att"], rtol=1e-6, atol=1e-10)
-    np.testing.assert_allclose(both["std_error"], both["se"], rtol=1e-6)
-    assert r.effect.estimate == pytest.approx(agg.atte["overall_att"], rel=1e-6)
-    assert r.effect.std_error == pytest.approx(agg.atte["overall_se"], rel=1e-6)
+    assert_matches_csdid(r, ref, agg)
     assert not any("weights" in w for w in r.warnings)
 
 
