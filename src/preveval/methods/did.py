@@ -27,7 +27,8 @@ import numpy as np
 import pandas as pd
 
 from preveval.errors import EstimationError
-from preveval.inference.fixed_effects import FeFit, fe_codes, fit_feols, fit_fepois, n_levels
+from preveval.inference.fixed_effects import FeFit, fe_codes, fit_feols, n_levels
+from preveval.inference.ppml import fit_fepois
 from preveval.results import AnalysisResult, Diagnostic, Estimate, Ratio, not_json
 from preveval.spec.models import DidAnalysis
 
