@@ -28,7 +28,7 @@ distribution as the coefficients' own intervals: by :math:`t_{0.975,\nu}/z_{0.97
 those use Student t, and under ``errors: hac`` by :math:`c/z_{0.975}` where :math:`c` is the
 fixed-b critical value of the HAC t-statistic of the expected number itself — the linear
 combination :math:`\nabla_\beta \sum_t \hat\mu^{(0)}_t` — simulated for the design
-(:func:`~preveval.methods.its_fit.contrast_critical_value`). A counterfactual extrapolated by
+(:func:`~preveval.methods.its_hac.contrast_critical_value`). A counterfactual extrapolated by
 the pre-trend is a contrast whose HAC variance is far more variable than that of the
 intervention terms: with normal draws its 95% interval covered 75% in the AR(1) scenario of
 ``docs/its.md`` (n = 96); with the contrast's own critical value it covers nominally.
