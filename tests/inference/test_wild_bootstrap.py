@@ -22,6 +22,7 @@ from scipy import stats
 
 from preveval.errors import DataError, EstimationError
 from preveval.inference import wild_bootstrap as wb
+from preveval.inference import wild_common as wc
 from preveval.inference.wild_bootstrap import WildBootstrapResult, wild_cluster_bootstrap
 
 TIE_RTOL = 1e-9
@@ -317,7 +318,7 @@ def test_webb_distribution_has_mean_zero_and_unit_variance():
     assert np.mean(points) == pytest.approx(0.0, abs=1e-15)
     assert np.mean(points**2) == pytest.approx(1.0, abs=1e-15)
     assert np.allclose(np.abs(points), np.sqrt([1.5, 1.0, 0.5, 0.5, 1.0, 1.5]))
-    draws = wb._draw(np.random.Generator(np.random.PCG64(1)), "webb", 50, 4000)
+    draws = wc.draw_weights(np.random.Generator(np.random.PCG64(1)), "webb", 50, 4000)
     counts = np.bincount(draws.ravel(), minlength=6) / draws.size
     assert np.allclose(counts, 1 / 6, atol=0.005)
     values = points[draws]
@@ -344,7 +345,7 @@ def test_enumeration_only_when_all_signs_are_fewer_than_reps():
 
 
 def test_enumerated_signs_are_all_distinct_and_balanced():
-    signs = wb.RADEMACHER_POINTS[wb._enumerate_signs(7)]
+    signs = wb.RADEMACHER_POINTS[wc.enumerate_signs(7)]
     assert signs.shape == (7, 128)
     assert len({tuple(col) for col in signs.T}) == 128
     assert np.all(signs.sum(axis=1) == 0)

@@ -32,22 +32,19 @@ from typing import Literal
 
 import numpy as np
 
-from preveval.errors import DataError, EstimationError, Issue
-
-WeightsType = Literal["rademacher", "webb", "auto"]
-
-#: Below this many clusters ``weights_type="auto"`` uses Webb's six-point weights.
-WEBB_BELOW_CLUSTERS = 12
-
-#: Support of Webb's six-point distribution, each point with probability 1/6. The order
-#: matches the ``wildboottest`` package so that seeded draws coincide.
-WEBB_POINTS = np.concatenate(
-    [-np.sqrt(np.array([3.0, 2.0, 1.0]) / 2), np.sqrt(np.array([1.0, 2.0, 3.0]) / 2)]
+from preveval.errors import EstimationError
+from preveval.inference.wild_common import (
+    BLOCK_CELLS,
+    RADEMACHER_POINTS,
+    WEBB_BELOW_CLUSTERS,
+    WEBB_POINTS,
+    WeightsType,
+    cluster_sums,
+    draw_weights,
+    enumerate_signs,
+    prepare_data,
 )
-RADEMACHER_POINTS = np.array([-1.0, 1.0])
 
-# Work on blocks of about this many cluster-by-draw cells at a time.
-_BLOCK_CELLS = 1 << 20
 # Test-inversion search: a fine grid of standard-error steps, then doubling steps.
 _GRID_STEP = 0.1
 _GRID_STEPS = 100
@@ -246,7 +243,7 @@ def wild_cluster_bootstrap(
     True
     """
     _check_arguments(reps, level, weights_type, null)
-    X, y, codes, n_clusters = _prepare(X, y, cluster, column, weights)
+    X, y, codes, n_clusters = prepare_data(X, y, cluster, column, weights)
     kind: Literal["rademacher", "webb"]
     if weights_type == "auto":
         kind = "webb" if n_clusters < WEBB_BELOW_CLUSTERS else "rademacher"
@@ -255,9 +252,9 @@ def wild_cluster_bootstrap(
     design = _restricted_design(X, y, codes, n_clusters, column, float(null))
     enumerated = kind == "rademacher" and 2**n_clusters < reps
     if enumerated:
-        draws = _enumerate_signs(n_clusters)
+        draws = enumerate_signs(n_clusters)
     else:
-        draws = _draw(np.random.Generator(np.random.PCG64(seed)), kind, n_clusters, reps)
+        draws = draw_weights(np.random.Generator(np.random.PCG64(seed)), kind, n_clusters, reps)
     points = RADEMACHER_POINTS if kind == "rademacher" else WEBB_POINTS
     moments = _moments(design, draws, points, progress)
 
@@ -294,86 +291,6 @@ def _check_arguments(reps: int, level: float, weights_type: str, null: float) ->
         )
 
 
-def _prepare(
-    X: np.ndarray,
-    y: np.ndarray,
-    cluster: np.ndarray,
-    column: int,
-    weights: np.ndarray | None,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
-    """Validate the data (all problems at once), weight it and code the clusters."""
-    X = np.asarray(X, dtype=float)
-    y = np.asarray(y, dtype=float).ravel()
-    cluster = np.asarray(cluster).ravel()
-    if X.ndim == 1:
-        X = X[:, None]
-    if X.ndim != 2:
-        raise DataError([Issue(f"X must be two-dimensional, got {X.ndim} dimensions", path="X")])
-    n, k = X.shape
-    if not -k <= column < k:
-        raise ValueError(f"column {column} is out of range for X with {k} columns")
-    issues = []
-    for name, length in (("y", y.size), ("cluster", cluster.size)):
-        if length != n:
-            issues.append(Issue(f"{name} has {length} rows but X has {n}", path=name))
-    w = None
-    if weights is not None:
-        w = np.asarray(weights, dtype=float).ravel()
-        if w.size != n:
-            issues.append(Issue(f"weights has {w.size} rows but X has {n}", path="weights"))
-        elif not np.all(np.isfinite(w)) or np.any(w < 0):
-            issues.append(
-                Issue(
-                    "weights must be finite and non-negative",
-                    path="weights",
-                    hint="drop or fix the rows with missing or negative weights",
-                )
-            )
-    if not np.all(np.isfinite(X)):
-        issues.append(Issue("X has missing or infinite values", path="X", hint="drop those rows"))
-    if y.size == n and not np.all(np.isfinite(y)):
-        issues.append(Issue("y has missing or infinite values", path="y", hint="drop those rows"))
-    if cluster.size == n and cluster.dtype.kind == "f" and np.any(np.isnan(cluster)):
-        issues.append(Issue("cluster has missing labels", path="cluster"))
-    if issues:
-        raise DataError(issues)
-    if w is not None:
-        keep = w > 0
-        root = np.sqrt(w[keep])
-        X, y, cluster = X[keep] * root[:, None], y[keep] * root, cluster[keep]
-    _, codes = np.unique(cluster, return_inverse=True)
-    codes = codes.ravel()
-    n_clusters = int(codes.max()) + 1 if codes.size else 0
-    if n_clusters < 2:
-        raise DataError(
-            [
-                Issue(
-                    f"the wild cluster bootstrap needs at least 2 clusters, found {n_clusters}",
-                    path="cluster",
-                    hint="cluster at a coarser level or use robust errors",
-                )
-            ]
-        )
-    if X.shape[0] <= X.shape[1]:
-        raise DataError(
-            [Issue(f"{X.shape[0]} observations for {X.shape[1]} coefficients", path="X")]
-        )
-    return X, y, codes, n_clusters
-
-
-def _cluster_sums(codes: np.ndarray, n_clusters: int, values: np.ndarray) -> np.ndarray:
-    """Sum the rows of ``values`` (n,) or (n, m) within each cluster: (G,) or (G, m)."""
-    if values.ndim == 1:
-        return np.bincount(codes, weights=values, minlength=n_clusters)
-    return np.stack(
-        [
-            np.bincount(codes, weights=values[:, i], minlength=n_clusters)
-            for i in range(values.shape[1])
-        ],
-        axis=1,
-    )
-
-
 def _restricted_design(
     X: np.ndarray, y: np.ndarray, codes: np.ndarray, n_clusters: int, column: int, null: float
 ) -> _Design:
@@ -391,11 +308,11 @@ def _restricted_design(
     ajj = a_inv[column, column]
     a0 = float(beta[column] - null)
     # u~(delta) = u^ + (beta_j - delta) X A e_j / A_jj; base at the null, slope in h.
-    c_hat = _cluster_sums(codes, n_clusters, rho * resid)
-    s_hat = _cluster_sums(codes, n_clusters, X * resid[:, None]).T
-    c_slope = _cluster_sums(codes, n_clusters, rho * rho) / ajj
-    s_slope = _cluster_sums(codes, n_clusters, X * rho[:, None]).T / ajj
-    q = _cluster_sums(codes, n_clusters, xa * rho[:, None])
+    c_hat = cluster_sums(codes, n_clusters, rho * resid)
+    s_hat = cluster_sums(codes, n_clusters, X * resid[:, None]).T
+    c_slope = cluster_sums(codes, n_clusters, rho * rho) / ajj
+    s_slope = cluster_sums(codes, n_clusters, X * rho[:, None]).T / ajj
+    q = cluster_sums(codes, n_clusters, xa * rho[:, None])
     ssc = n_clusters / (n_clusters - 1) * (n - 1) / (n - k)
     se = float(np.sqrt(ssc * np.sum(c_hat**2)))
     return _Design(
@@ -410,30 +327,6 @@ def _restricted_design(
     )
 
 
-def _enumerate_signs(n_clusters: int) -> np.ndarray:
-    """All ``2**G`` sign vectors as indices into ``RADEMACHER_POINTS``, shape (G, 2**G).
-
-    Column ``b`` holds the binary digits of ``b`` with cluster 0 the most significant,
-    the order of ``itertools.product([-1, 1], repeat=G)``.
-    """
-    shifts = np.arange(n_clusters - 1, -1, -1, dtype=np.int64)
-    return ((np.arange(2**n_clusters, dtype=np.int64)[None, :] >> shifts[:, None]) & 1).astype(
-        np.int8
-    )
-
-
-def _draw(rng: np.random.Generator, kind: str, n_clusters: int, reps: int) -> np.ndarray:
-    """Draw weight indices of shape (G, B), cluster-major as in ``wildboottest``."""
-    size = 2 if kind == "rademacher" else 6
-    out = np.empty((n_clusters, reps), dtype=np.int8)
-    rows = max(1, _BLOCK_CELLS // reps)
-    for start in range(0, n_clusters, rows):
-        stop = min(n_clusters, start + rows)
-        block = rng.integers(0, size, size=(stop - start) * reps, dtype=np.int64)
-        out[start:stop] = block.reshape(stop - start, reps)
-    return out
-
-
 def _moments(
     design: _Design,
     draws: np.ndarray,
@@ -443,7 +336,7 @@ def _moments(
     """Numerators and squared denominators of all t*, as polynomials in h = null - delta."""
     n_clusters, reps = draws.shape
     parts: list[tuple[np.ndarray, ...]] = []
-    step = max(1, _BLOCK_CELLS // n_clusters)
+    step = max(1, BLOCK_CELLS // n_clusters)
     for start in range(0, reps, step):
         v = points[draws[:, start : start + step]]
         num0 = design.c_null @ v
@@ -463,7 +356,7 @@ def _exceed_counts(design: _Design, moments: _Moments, h: np.ndarray) -> np.ndar
     h = np.atleast_1d(np.asarray(h, dtype=float))
     reps = moments.num0.size
     counts = np.empty(h.size, dtype=np.int64)
-    step = max(1, _BLOCK_CELLS // reps)
+    step = max(1, BLOCK_CELLS // reps)
     for start in range(0, h.size, step):
         hb = h[start : start + step, None]
         # |t*| >= |t|  <=>  num^2 >= t^2 m den: no roots or division; den <= 0 (rounding)

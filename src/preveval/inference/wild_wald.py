@@ -29,15 +29,15 @@ from dataclasses import dataclass
 import numpy as np
 
 from preveval.errors import EstimationError
-from preveval.inference.wild_bootstrap import (
+from preveval.inference.wild_common import (
     RADEMACHER_POINTS,
     WEBB_BELOW_CLUSTERS,
     WEBB_POINTS,
     WeightsType,
-    _cluster_sums,
-    _draw,
-    _enumerate_signs,
-    _prepare,
+    cluster_sums,
+    draw_weights,
+    enumerate_signs,
+    prepare_data,
 )
 
 __all__ = ["WildWaldResult", "wild_cluster_wald_test"]
@@ -77,7 +77,7 @@ def wild_cluster_wald_test(
     weights. See the module docstring for the algebra.
     """
     R = np.atleast_2d(np.asarray(R, dtype=float))
-    X, y, codes, G = _prepare(X, y, cluster, 0, weights)
+    X, y, codes, G = prepare_data(X, y, cluster, 0, weights)
     n, k = X.shape
     if R.shape[1] != k:
         raise ValueError(f"R has {R.shape[1]} columns but X has {k}")
@@ -94,20 +94,20 @@ def wild_cluster_wald_test(
     u_hat, u_r = y - X @ beta, y - X @ beta_r
     m = G / (G - 1) * (n - 1) / (n - k)
 
-    S_hat = _cluster_sums(codes, G, X * u_hat[:, None])           # (G, k) unrestricted scores
+    S_hat = cluster_sums(codes, G, X * u_hat[:, None])           # (G, k) unrestricted scores
     meat = (S_hat @ P.T).T                                         # (q, G)
     V = m * meat @ meat.T
     rb = R @ beta
     W = float(rb @ np.linalg.lstsq(V, rb, rcond=None)[0])
 
-    S = _cluster_sums(codes, G, X * u_r[:, None])                  # (G, k) restricted scores
+    S = cluster_sums(codes, G, X * u_r[:, None])                  # (G, k) restricted scores
     a = S @ P.T                                                    # (G, q): P s_g
     H = np.stack([X[codes == g].T @ X[codes == g] for g in range(G)])  # (G, k, k)
     K = np.einsum("qk,gkl,lm,hm->gqh", P, H, A, S)                 # (G, q, G): P H_g A s_h
 
     kind = ("webb" if G < WEBB_BELOW_CLUSTERS else "rademacher") if weights_type == "auto" else weights_type
     enumerated = kind == "rademacher" and 2**G < reps
-    idx = _enumerate_signs(G) if enumerated else _draw(np.random.Generator(np.random.PCG64(seed)), kind, G, reps)
+    idx = enumerate_signs(G) if enumerated else draw_weights(np.random.Generator(np.random.PCG64(seed)), kind, G, reps)
     points = RADEMACHER_POINTS if kind == "rademacher" else WEBB_POINTS
     B = idx.shape[1]
     exceed = 0
