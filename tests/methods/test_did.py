@@ -145,11 +145,13 @@ def test_wild_bootstrap_effect(panel, design):
     assert again.effect == r.effect  # seeded
 
 
-def test_wild_bootstrap_poisson_falls_back_to_cr1(panel):
-    s = spec(design="twfe", treatment="d", family="poisson", inference="wild_bootstrap", reps=99)
+def test_wild_bootstrap_poisson_uses_the_score_bootstrap(panel):
+    s = spec(design="twfe", treatment="d", family="poisson", inference="wild_bootstrap", reps=499)
     r = fit_did(s, panel, outcome="count", unit="unit", time="period")
-    assert r.bootstrap is None and r.se_type == "CR1"
-    assert any("linear models only" in w for w in r.warnings)
+    assert r.bootstrap is not None and "score bootstrap" in r.description
+    assert r.effect.ci_low < r.effect.estimate < r.effect.ci_high
+    assert r.effect.p_value == r.bootstrap.p_value
+    assert fit_did(s, panel, outcome="count", unit="unit", time="period").effect == r.effect  # seeded
 
 
 @pytest.mark.parametrize("design", ["event_study", "staggered"])
@@ -163,3 +165,16 @@ def test_period_columns_for_first_treated(simulate, design):
     a = fit_did(s, pdf, outcome="y", unit="unit", time="month")
     b = fit_did(s, df, outcome="y", unit="unit", time="period")
     assert a.effect == b.effect
+
+
+def test_event_study_poisson_score_bootstrap_targets_the_att(simulate):
+    """The reparametrised raw design makes the tested coefficient the weighted ATT: the
+    score vanishes at the ATT estimate, so the interval brackets it."""
+    df = simulate(40, 10, seed=9, staggered=True)
+    s = spec(design="event_study", first_treated="ft", family="poisson", inference="wild_bootstrap", reps=499)
+    r = fit_did(s, df, outcome="count", unit="unit", time="period")
+    assert r.bootstrap is not None
+    assert r.effect.ci_low < r.effect.estimate < r.effect.ci_high
+    cr1 = fit_did(s.model_copy(update={"inference": "cluster"}), df, outcome="count", unit="unit", time="period")
+    assert r.effect.estimate == pytest.approx(cr1.effect.estimate, rel=1e-12)
+    assert 0.5 < (r.effect.ci_high - r.effect.ci_low) / (cr1.effect.ci_high - cr1.effect.ci_low) < 2.0

@@ -283,23 +283,46 @@ def coefficients(fit: FeFit) -> tuple[Estimate, ...]:
     )
 
 
-def bootstrap_effect(spec: DidAnalysis, fit: FeFit, column: str, effect: Estimate, warnings: list[str]) -> tuple[Estimate, BootstrapSummary | None]:
-    """Replace the p-value and CI of ``effect`` by the wild cluster bootstrap ones."""
-    if fit.family == "poisson":
-        warnings.append("the wild cluster bootstrap is implemented for linear models only; CR1 inference is reported")
-        return effect, None
+@dataclass(frozen=True)
+class RawDesign:
+    """The inputs of a fit before the fixed effects are absorbed (what a PPML re-fit needs)."""
+
+    X: np.ndarray
+    names: tuple[str, ...]
+    fe: tuple[np.ndarray, ...]
+
+
+def bootstrap_effect(spec: DidAnalysis, fit: FeFit, column: str, effect: Estimate, warnings: list[str],
+                     p: Prepared | None = None, raw: RawDesign | None = None) -> tuple[Estimate, BootstrapSummary | None]:
+    """Replace the p-value and CI of ``effect`` by the wild cluster bootstrap ones.
+
+    Linear models: the wild cluster restricted bootstrap. Poisson: the score bootstrap of
+    Kline & Santos (2012), which needs the data before absorption (``p`` and ``raw``).
+    """
     if fit.clusters is None:
         warnings.append("the wild cluster bootstrap needs clusters; robust inference is reported")
         return effect, None
-    try:
+    res: Any
+    if fit.family == "poisson":
+        if p is None or raw is None or p.clusters is None:
+            warnings.append("the score bootstrap needs the raw design; CR1 inference is reported")
+            return effect, None
+        from preveval.inference.score_bootstrap import ppml_score_bootstrap
+
+        cols = [raw.names.index(n) for n in fit.names]
+        res = ppml_score_bootstrap(
+            p.y, raw.X[:, cols], fit.names, list(raw.fe), fit.index(column), p.clusters,
+            offset=p.offset, weights=p.weights, estimate=effect.estimate,
+            std_error=float(effect.std_error or 0.0), reps=spec.reps, weights_type=spec.weights_type,
+            seed=spec.seed, level=0.95,
+        )
+    else:
         from preveval.inference.wild_bootstrap import wild_cluster_bootstrap
-    except ImportError:  # pragma: no cover - the module ships with preveval
-        warnings.append("the wild cluster bootstrap is not available; CR1 inference is reported")
-        return effect, None
-    res: Any = wild_cluster_bootstrap(
-        fit.X, fit.y, fit.clusters, fit.index(column),
-        reps=spec.reps, weights_type=spec.weights_type, seed=spec.seed, level=0.95, weights=fit.weights,
-    )
+
+        res = wild_cluster_bootstrap(
+            fit.X, fit.y, fit.clusters, fit.index(column),
+            reps=spec.reps, weights_type=spec.weights_type, seed=spec.seed, level=0.95, weights=fit.weights,
+        )
     summary = BootstrapSummary(float(res.p_value), float(res.ci_low), float(res.ci_high), float(res.t_stat), int(res.reps), str(res.weights_type))
     eff = Estimate(effect.term, effect.estimate, effect.std_error, summary.ci_low, summary.ci_high, summary.p_value, effect.n)
     return eff, summary
@@ -358,7 +381,7 @@ def _two_by_two(spec: DidAnalysis, p: Prepared) -> DidResult:
     effect = coefs[fit.index("att")]
     boot = None
     if spec.inference == "wild_bootstrap":
-        effect, boot = bootstrap_effect(spec, fit, "att", effect, p.warnings)
+        effect, boot = bootstrap_effect(spec, fit, "att", effect, p.warnings, p, RawDesign(X, tuple(names), ()))
     link = "log E[y]" if spec.family == "poisson" else "y"
     desc = (
         f"Two-by-two difference-in-differences: {link} = a + b*{spec.group} + c*{spec.post} "
@@ -410,7 +433,7 @@ def _twfe(spec: DidAnalysis, p: Prepared) -> DidResult:
     effect = coefs[fit.index("att")]
     boot = None
     if spec.inference == "wild_bootstrap":
-        effect, boot = bootstrap_effect(spec, fit, "att", effect, p.warnings)
+        effect, boot = bootstrap_effect(spec, fit, "att", effect, p.warnings, p, RawDesign(X, tuple(names), tuple(fe)))
     dose = not np.isin(d, (0.0, 1.0)).all()
     link = "log E[y_it]" if spec.family == "poisson" else "y_it"
     desc = (
@@ -435,7 +458,10 @@ def _se_text(fit: FeFit, spec: DidAnalysis) -> str:
         "HC1": "heteroskedasticity-robust (HC1) standard errors",
         "CR1": f"cluster-robust (CR1) standard errors with {fit.cov.n_clusters} clusters",
     }[fit.cov.kind]
-    if spec.inference == "wild_bootstrap" and fit.family != "poisson":
+    if spec.inference == "wild_bootstrap" and fit.family == "poisson":
+        return text + ("; p-value and 95% interval from the wild cluster score bootstrap (Kline & Santos "
+                       "2012), the interval by inverting the test")
+    if spec.inference == "wild_bootstrap":
         return text + "; p-value and 95% interval from the wild cluster restricted bootstrap"
     return text + f", 95% Wald intervals with {dist} quantiles"
 

@@ -58,11 +58,15 @@ def event_time(
     return rel
 
 
+def _t_matrix(w: np.ndarray, j0: int) -> np.ndarray:
+    T = np.eye(len(w))
+    T[j0, :] = w
+    return T
+
+
 def _reparametrize(X: np.ndarray, w: np.ndarray, j0: int) -> np.ndarray:
     """Design whose coefficient ``j0`` is ``w @ beta`` (``T beta = theta``, ``X T^-1``)."""
-    T = np.eye(X.shape[1])
-    T[j0, :] = w
-    return X @ np.linalg.inv(T)
+    return X @ np.linalg.inv(_t_matrix(w, j0))
 
 
 def fit_event_study_design(spec: DidAnalysis, p: did.Prepared) -> did.DidResult:
@@ -132,8 +136,11 @@ def fit_event_study_design(spec: DidAnalysis, p: did.Prepared) -> did.DidResult:
     if spec.inference == "wild_bootstrap":
         j0 = next(j for j in post if w[j] > 0)
         Xr = _reparametrize(fit.X, w, j0)
-        shim = replace(fit, X=Xr, names=tuple("att" if j == j0 else n for j, n in enumerate(fit.names)))
-        effect, boot = did.bootstrap_effect(spec, shim, "att", effect, p.warnings)
+        shim_names = tuple("att" if j == j0 else n for j, n in enumerate(fit.names))
+        shim = replace(fit, X=Xr, names=shim_names, coef=_t_matrix(w, j0) @ fit.coef)
+        raw_names = [*names, *p.covariate_names]
+        raw = did.RawDesign(_reparametrize(X[:, [raw_names.index(n) for n in fit.names]], w, j0), shim_names, tuple(fe))
+        effect, boot = did.bootstrap_effect(spec, shim, "att", effect, p.warnings, p, raw)
 
     leads = [j for j, k in enumerate(ks) if k <= -2]
     if leads:

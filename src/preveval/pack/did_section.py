@@ -79,7 +79,8 @@ def _paragraphs(result: DidResult, indicator: Indicator) -> list[str]:
     if result.bootstrap is not None:
         b = result.bootstrap
         out.append(f"Because there are only {result.n_clusters} clusters, the p-value ({b.p_value:.3g}) and the "
-                   f"95% interval come from a wild cluster bootstrap ({b.reps:,} draws, {b.weights_type} weights), "
+                   f"95% interval come from a wild cluster {'score ' if result.family == 'poisson' else ''}"
+                   f"bootstrap ({b.reps:,} draws, {b.weights_type} weights), "
                    "which stays reliable with few areas.")
     prevented = getattr(result, "prevented", None)
     if prevented is not None:
