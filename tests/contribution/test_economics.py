@@ -48,6 +48,7 @@ def test_by_hand():
     assert parts["Fire"].in_kind_per_year == 5000 and parts["Fire"].cash_one_off == 10000
     assert "2023 prices" in r.price_base
     assert "about £9,170 per serious casualty prevented" in r.summary
+    assert "switching value" in r.summary and "worth at least that much" in r.summary
     assert r.cost_table().shape == (2, 6)
     assert "benefit-cost ratio" in r.summary_table()["quantity"].tolist()
 

@@ -373,7 +373,8 @@ def _with_summary(r: EconomicsResult) -> EconomicsResult:
                     else "") + ".")
         if r.cost_per_prevented is not None and r.cost_per_prevented.estimate is not None:
             s.append(f"That is about {m(r.cost_per_prevented.estimate)} per {singular(r.unit_label)} "
-                     "prevented.")
+                     "prevented, which is also the switching value: the benefits cover the costs if "
+                     f"preventing one {singular(r.unit_label)} is worth at least that much.")
     if r.bcr is not None and r.bcr.estimate is not None:
         ci = (f" (95% CI {_num(r.bcr.ci_low)} to {_num(r.bcr.ci_high)})"
               if r.bcr.ci_low is not None and r.bcr.ci_high is not None else "")
