@@ -354,13 +354,13 @@ def _with_summary(r: EconomicsResult) -> EconomicsResult:
     s: list[str] = []
     discounted = r.discount_rate > 0 and r.total_cost_undiscounted is not None and r.years
     if r.total_cost is not None and discounted:
-        period = f" over {r.years:g} year{'s' if r.years != 1 else ''}"
+        period = f" over {r.years:.3g} year{'s' if r.years != 1 else ''}"
         s.append(f"The initiative cost about {m(r.total_cost_undiscounted or 0)}{period} "
                  f"({r.price_year} prices), or {m(r.total_cost)} in present value (discounted at "
                  f"{100 * r.discount_rate:g}% a year to its first year)"
                  + (f", of which {m(r.in_kind_total)} in kind" if r.in_kind_total else "") + ".")
     elif r.total_cost is not None:
-        period = f" over {r.years:g} year{'s' if r.years != 1 else ''}" if r.years else ""
+        period = f" over {r.years:.3g} year{'s' if r.years != 1 else ''}" if r.years else ""
         s.append(f"The initiative cost about {m(r.total_cost)}{period} ({r.price_year} prices)"
                  + (f", of which {m(r.in_kind_total)} in kind" if r.in_kind_total else "") + ".")
     else:

@@ -311,7 +311,7 @@ def economics_section(eco: EconomicsResult) -> Section:
                                 eco.summary_table(), digits=2))
     sec.details = [
         f"Prices: {eco.price_base}. Costs per year are multiplied by the evaluated period "
-        f"({'unknown' if eco.years is None else f'{eco.years:g} years'}); one-off costs are added once, "
+        f"({'unknown' if eco.years is None else f'{eco.years:.3g} years'}); one-off costs are added once, "
         "in the first year.",
         "Benefit = prevented events × unit value; benefit-cost ratio = benefit / total cost; "
         "cost per prevented event = total cost / prevented events; intervals substitute the 95% limits "
