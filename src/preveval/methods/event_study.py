@@ -242,6 +242,48 @@ def _cs_cells(Y: np.ndarray, G: np.ndarray, periods: np.ndarray, control: str,
     return cells, np.array(atts), np.column_stack(ifs) if ifs else np.zeros((n, 0))
 
 
+def _small_sample_att(est: float, se: float, psi: np.ndarray, G: np.ndarray, n_obs: int) -> Estimate:
+    """The aggregate ATT with the analytic (R ``did``) standard error and a small-sample interval.
+
+    ``std_error`` is the influence-function standard error of R ``did``. The 95% interval
+    and p-value use the cohort-by-cohort variance with the :math:`n_k/(n_k-1)` correction and
+    Student t with Welch–Satterthwaite df (:func:`_welch_variance`): with normal quantiles
+    the interval covered 92-93% with 20 to 40 units in seeded simulations.
+    """
+    from scipy import stats
+
+    var, nu = _welch_variance(psi, G)
+    if not (var > 0 and np.isfinite(nu)):
+        return Estimate.wald("att", est, se, n=n_obs)
+    s = float(np.sqrt(var))
+    q = float(stats.t.ppf(0.975, nu))
+    p = float(2 * stats.t.sf(abs(est) / s, nu))
+    return Estimate("att", est, se, est - q * s, est + q * s, p, n_obs)
+
+
+def _welch_variance(psi: np.ndarray, G: np.ndarray) -> tuple[float, float]:
+    r"""Variance of :math:`n^{-1}\sum_i \psi_i` estimated cohort by cohort, and its df.
+
+    Units are grouped by cohort (never-treated units form one group); each group's part is
+    :math:`v_k = \frac{n_k}{n_k-1}\sum_{i\in k}(\psi_i-\bar\psi_k)^2/n^2` and the degrees of
+    freedom are Welch–Satterthwaite's :math:`(\sum_k v_k)^2/\sum_k v_k^2/(n_k-1)`.
+    """
+    n = len(psi)
+    comps, dfs = [], []
+    for k in np.unique(G):
+        d = psi[G == k]
+        nk = len(d)
+        if nk > 1:
+            comps.append(float(np.sum((d - d.mean()) ** 2)) * nk / (nk - 1) / n**2)
+            dfs.append(nk - 1)
+        else:
+            comps.append(float(np.sum(d**2)) / n**2)
+            dfs.append(1)
+    var = sum(comps)
+    nu = var**2 / sum(v**2 / f for v, f in zip(comps, dfs, strict=True)) if var > 0 else float("nan")
+    return var, nu
+
+
 def _pretrend_average_test(att: np.ndarray, IF: np.ndarray, pre: np.ndarray, pg: np.ndarray,
                            G: np.ndarray) -> did.PretrendTest:
     r"""Test that the cohort-size-weighted average of the pre-treatment ATT(g,t) is zero.
@@ -258,22 +300,9 @@ def _pretrend_average_test(att: np.ndarray, IF: np.ndarray, pre: np.ndarray, pg:
     """
     from scipy import stats
 
-    n = IF.shape[0]
     w = pg[pre] / pg[pre].sum()
     a = float(w @ att[pre])
-    psi = IF[:, pre] @ w
-    comps, dfs = [], []
-    for k in np.unique(G):
-        d = psi[G == k]
-        nk = len(d)
-        if nk > 1:
-            comps.append(float(np.sum((d - d.mean()) ** 2)) * nk / (nk - 1) / n**2)
-            dfs.append(nk - 1)
-        else:
-            comps.append(float(np.sum(d**2)) / n**2)
-            dfs.append(1)
-    var = sum(comps)
-    nu = var**2 / sum(v**2 / f for v, f in zip(comps, dfs, strict=True)) if var > 0 else float("nan")
+    var, nu = _welch_variance(IF[:, pre] @ w, G)
     tstat = a / np.sqrt(var) if var > 0 else float("nan")
     p = float(2 * stats.t.sf(abs(tstat), nu)) if np.isfinite(tstat) else float("nan")
     return did.PretrendTest(
@@ -299,8 +328,9 @@ def fit_staggered_design(spec: DidAnalysis, p: did.Prepared) -> did.DidResult:
     with :math:`C` the never-treated units or, with ``control: not_yet_treated``, units not
     yet treated by :math:`\max(t, b)`. Standard errors from the influence functions
     (analytic, ``bstrap=FALSE``), including the estimation of the group shares, at the unit
-    level; normal quantiles. Pre-trend test: Wald :math:`\chi^2` that every pre-period
-    :math:`ATT(g,t)` (:math:`t<g`) is zero. Needs a balanced panel (units missing a period
+    level; the aggregate's interval and p-value use a small-sample correction
+    (:func:`_small_sample_att`). Pre-trend test: the average pre-period :math:`ATT(g,t)`
+    (:func:`_pretrend_average_test`). Needs a balanced panel (units missing a period
     are dropped, as R ``did`` does). With ``covariates`` each cell is estimated under
     conditional parallel trends, covariates at its base period, by ``cs_method``: ``dr``
     (doubly robust, default, as R ``did``) or ``reg`` (outcome regression); see
@@ -383,7 +413,7 @@ def fit_staggered_design(spec: DidAnalysis, p: did.Prepared) -> did.DidResult:
     if2 = np.outer((ind[:, keep] - pg[keep]).sum(axis=1), pg[keep] / total**2)
     inf_agg = IF[:, keep] @ wts[keep] + (if1 - if2) @ att[keep]
     se_att = float(np.sqrt(np.mean(inf_agg**2) / n))
-    effect = Estimate.wald("att", est, se_att, n=int(Y.size))
+    effect = _small_sample_att(est, se_att, inf_agg, G, int(Y.size))
     coefs = tuple(Estimate.wald(f"att_gt::{c.group_label}:{c.time_label}", c.estimate, c.std_error or np.nan, n=int(Y.size))
                   for c in gt)
     pre = np.flatnonzero(~post)
@@ -399,7 +429,8 @@ def fit_staggered_design(spec: DidAnalysis, p: did.Prepared) -> did.DidResult:
         "Staggered difference-in-differences (Callaway & Sant'Anna 2021): group-time ATT(g,t) "
         f"against {spec.control.replace('_', '-')} units{adj}, varying base period, aggregated to one "
         "ATT weighted by cohort size over post-treatment cells; analytic influence-function "
-        "standard errors clustered by unit, 95% normal intervals."
+        "standard errors clustered by unit (as R did); 95% interval and p-value from the cohort-by-cohort "
+        "variance with small-sample correction and Welch-Satterthwaite t."
     )
     return did.DidResult(
         id=spec.id, method="did", indicator=spec.indicator, n_obs=int(Y.size), effect=effect,
