@@ -21,7 +21,6 @@ import statsmodels.api as sm
 from scipy import stats
 
 from preveval.errors import DataError, EstimationError
-from preveval.inference import wild_bootstrap as wb
 from preveval.inference import wild_common as wc
 from preveval.inference.wild_bootstrap import WildBootstrapResult, wild_cluster_bootstrap
 
@@ -312,7 +311,7 @@ def test_interval_is_infinite_when_the_test_cannot_reject():
 
 
 def test_webb_distribution_has_mean_zero_and_unit_variance():
-    points = wb.WEBB_POINTS
+    points = wc.WEBB_POINTS
     assert points.size == 6
     assert np.allclose(np.sort(points), np.sort(-points))
     assert np.mean(points) == pytest.approx(0.0, abs=1e-15)
@@ -345,7 +344,7 @@ def test_enumeration_only_when_all_signs_are_fewer_than_reps():
 
 
 def test_enumerated_signs_are_all_distinct_and_balanced():
-    signs = wb.RADEMACHER_POINTS[wc.enumerate_signs(7)]
+    signs = wc.RADEMACHER_POINTS[wc.enumerate_signs(7)]
     assert signs.shape == (7, 128)
     assert len({tuple(col) for col in signs.T}) == 128
     assert np.all(signs.sum(axis=1) == 0)

@@ -39,13 +39,9 @@ from preveval.errors import EstimationError
 from preveval.inference.fixed_effects import compact_codes, demean
 from preveval.inference.ppml import fit_fepois
 from preveval.inference.wild_common import (
-    RADEMACHER_POINTS,
-    WEBB_BELOW_CLUSTERS,
-    WEBB_POINTS,
     WeightsType,
     cluster_sums,
-    draw_weights,
-    enumerate_signs,
+    weight_draws,
 )
 
 __all__ = ["ScoreBootstrapResult", "ppml_score_bootstrap"]
@@ -138,10 +134,8 @@ def ppml_score_bootstrap(
     G = int(codes.max()) + 1
     if G < 2:
         raise EstimationError("the score bootstrap needs at least 2 clusters")
-    kind = ("webb" if G < WEBB_BELOW_CLUSTERS else "rademacher") if weights_type == "auto" else weights_type
-    enumerated = kind == "rademacher" and 2**G < reps
-    idx = enumerate_signs(G) if enumerated else draw_weights(np.random.Generator(np.random.PCG64(seed)), kind, G, reps)
-    v = (RADEMACHER_POINTS if kind == "rademacher" else WEBB_POINTS)[idx]
+    idx, points, kind, enumerated = weight_draws(G, reps, weights_type, seed)
+    v = points[idx]
     test = _Test(np.asarray(y, float), np.asarray(X, float), names, list(fe), column, offset, weights, clusters, v)
     t0, p0 = test.stats(0.0)
     alpha = 1.0 - level

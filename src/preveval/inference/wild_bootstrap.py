@@ -35,14 +35,10 @@ import numpy as np
 from preveval.errors import EstimationError
 from preveval.inference.wild_common import (
     BLOCK_CELLS,
-    RADEMACHER_POINTS,
-    WEBB_BELOW_CLUSTERS,
-    WEBB_POINTS,
     WeightsType,
     cluster_sums,
-    draw_weights,
-    enumerate_signs,
     prepare_data,
+    weight_draws,
 )
 
 # Test-inversion search: a fine grid of standard-error steps, then doubling steps.
@@ -244,18 +240,8 @@ def wild_cluster_bootstrap(
     """
     _check_arguments(reps, level, weights_type, null)
     X, y, codes, n_clusters = prepare_data(X, y, cluster, column, weights)
-    kind: Literal["rademacher", "webb"]
-    if weights_type == "auto":
-        kind = "webb" if n_clusters < WEBB_BELOW_CLUSTERS else "rademacher"
-    else:
-        kind = weights_type
     design = _restricted_design(X, y, codes, n_clusters, column, float(null))
-    enumerated = kind == "rademacher" and 2**n_clusters < reps
-    if enumerated:
-        draws = enumerate_signs(n_clusters)
-    else:
-        draws = draw_weights(np.random.Generator(np.random.PCG64(seed)), kind, n_clusters, reps)
-    points = RADEMACHER_POINTS if kind == "rademacher" else WEBB_POINTS
+    draws, points, kind, enumerated = weight_draws(n_clusters, reps, weights_type, seed)
     moments = _moments(design, draws, points, progress)
 
     if design.se > 0:  # a perfect fit leaves no cluster-robust variance to studentise by

@@ -23,6 +23,7 @@ __all__ = [
     "draw_weights",
     "enumerate_signs",
     "prepare_data",
+    "weight_draws",
 ]
 
 WeightsType = Literal["rademacher", "webb", "auto"]
@@ -141,3 +142,27 @@ def draw_weights(rng: np.random.Generator, kind: str, n_clusters: int, reps: int
         block = rng.integers(0, size, size=(stop - start) * reps, dtype=np.int64)
         out[start:stop] = block.reshape(stop - start, reps)
     return out
+
+
+def weight_draws(
+    n_clusters: int, reps: int, weights_type: str, seed: int
+) -> tuple[np.ndarray, np.ndarray, Literal["rademacher", "webb"], bool]:
+    """Draw indices (G, B), their support, the weights used and whether all signs were enumerated.
+
+    ``"auto"`` means Webb's weights below :data:`WEBB_BELOW_CLUSTERS` clusters and
+    Rademacher otherwise; with Rademacher weights and :math:`2^G <` ``reps`` every sign
+    vector is enumerated instead (as boottest does). Otherwise the draws come from
+    ``numpy.random.Generator(PCG64(seed))`` laid out as in ``wildboottest``.
+    """
+    kind: Literal["rademacher", "webb"]
+    if weights_type == "auto":
+        kind = "webb" if n_clusters < WEBB_BELOW_CLUSTERS else "rademacher"
+    else:
+        kind = "webb" if weights_type == "webb" else "rademacher"
+    enumerated = kind == "rademacher" and 2**n_clusters < reps
+    if enumerated:
+        idx = enumerate_signs(n_clusters)
+    else:
+        idx = draw_weights(np.random.Generator(np.random.PCG64(seed)), kind, n_clusters, reps)
+    points = RADEMACHER_POINTS if kind == "rademacher" else WEBB_POINTS
+    return idx, points, kind, enumerated

@@ -30,14 +30,10 @@ import numpy as np
 
 from preveval.errors import EstimationError
 from preveval.inference.wild_common import (
-    RADEMACHER_POINTS,
-    WEBB_BELOW_CLUSTERS,
-    WEBB_POINTS,
     WeightsType,
     cluster_sums,
-    draw_weights,
-    enumerate_signs,
     prepare_data,
+    weight_draws,
 )
 
 __all__ = ["WildWaldResult", "wild_cluster_wald_test"]
@@ -105,10 +101,7 @@ def wild_cluster_wald_test(
     H = np.stack([X[codes == g].T @ X[codes == g] for g in range(G)])  # (G, k, k)
     K = np.einsum("qk,gkl,lm,hm->gqh", P, H, A, S)                 # (G, q, G): P H_g A s_h
 
-    kind = ("webb" if G < WEBB_BELOW_CLUSTERS else "rademacher") if weights_type == "auto" else weights_type
-    enumerated = kind == "rademacher" and 2**G < reps
-    idx = enumerate_signs(G) if enumerated else draw_weights(np.random.Generator(np.random.PCG64(seed)), kind, G, reps)
-    points = RADEMACHER_POINTS if kind == "rademacher" else WEBB_POINTS
+    idx, points, kind, enumerated = weight_draws(G, reps, weights_type, seed)
     B = idx.shape[1]
     exceed = 0
     for start in range(0, B, _BLOCK):
