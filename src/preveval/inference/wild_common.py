@@ -1,8 +1,9 @@
 """Shared parts of the wild cluster bootstraps: data checks, cluster sums and weight draws.
 
 Used by :mod:`preveval.inference.wild_bootstrap` (one coefficient, with a confidence
-interval) and :mod:`preveval.inference.wild_wald` (joint Wald tests), so that both see the
-same validation and, for the same seed, exactly the same draws.
+interval), :mod:`preveval.inference.wild_wald` (joint Wald tests) and
+:mod:`preveval.inference.score_bootstrap` (Poisson), so that they see the same validation
+and, for the same seed, exactly the same draws.
 """
 
 from __future__ import annotations
@@ -40,6 +41,8 @@ RADEMACHER_POINTS = np.array([-1.0, 1.0])
 
 # Work on blocks of about this many cluster-by-draw cells at a time.
 BLOCK_CELLS = 1 << 20
+
+
 def prepare_data(
     X: np.ndarray,
     y: np.ndarray,

@@ -58,15 +58,11 @@ def event_time(
     return rel
 
 
-def _t_matrix(w: np.ndarray, j0: int) -> np.ndarray:
-    T = np.eye(len(w))
-    T[j0, :] = w
-    return T
-
-
 def _reparametrize(X: np.ndarray, w: np.ndarray, j0: int) -> np.ndarray:
     """Design whose coefficient ``j0`` is ``w @ beta`` (``T beta = theta``, ``X T^-1``)."""
-    return X @ np.linalg.inv(_t_matrix(w, j0))
+    T = np.eye(X.shape[1])
+    T[j0, :] = w
+    return X @ np.linalg.inv(T)
 
 
 def fit_event_study_design(spec: DidAnalysis, p: did.Prepared) -> did.DidResult:
@@ -137,7 +133,7 @@ def fit_event_study_design(spec: DidAnalysis, p: did.Prepared) -> did.DidResult:
         j0 = next(j for j in post if w[j] > 0)
         Xr = _reparametrize(fit.X, w, j0)
         shim_names = tuple("att" if j == j0 else n for j, n in enumerate(fit.names))
-        shim = replace(fit, X=Xr, names=shim_names, coef=_t_matrix(w, j0) @ fit.coef)
+        shim = replace(fit, X=Xr, names=shim_names)
         raw_names = [*names, *p.covariate_names]
         raw = did.RawDesign(_reparametrize(X[:, [raw_names.index(n) for n in fit.names]], w, j0), shim_names, tuple(fe))
         effect, boot = did.bootstrap_effect(spec, shim, "att", effect, p.warnings, p, raw)
@@ -219,23 +215,18 @@ def _cs_cells(Y: np.ndarray, G: np.ndarray, periods: np.ndarray, control: str,
             if n_c == 0:
                 continue
             dy = Y[:, j] - Y[:, base]
+            cell = treat | ctrl
+            # without covariates or weights this is the difference of mean changes
+            cov = np.zeros((int(cell.sum()), 0)) if Xp is None else Xp[cell, base, :]
+            try:
+                att, inf_cell = cell_att(dy[cell], treat[cell].astype(float), cov, method,
+                                         None if wu is None else wu[cell])
+            except (EstimationError, np.linalg.LinAlgError) as exc:
+                if skipped is not None:
+                    skipped.append(f"ATT({label(g)}, {label(t)}): {exc}")
+                continue
             inf = np.zeros(n)
-            if Xp is None and wu is None:
-                m1, m0 = dy[treat].mean(), dy[ctrl].mean()
-                inf[treat] = n * (dy[treat] - m1) / n_g
-                inf[ctrl] = -n * (dy[ctrl] - m0) / n_c
-                att = m1 - m0
-            else:
-                cell = treat | ctrl
-                try:
-                    cov = np.zeros((int(cell.sum()), 0)) if Xp is None else Xp[cell, base, :]
-                    att, inf_cell = cell_att(dy[cell], treat[cell].astype(float), cov, method,
-                                             None if wu is None else wu[cell])
-                except (EstimationError, np.linalg.LinAlgError) as exc:
-                    if skipped is not None:
-                        skipped.append(f"ATT({label(g)}, {label(t)}): {exc}")
-                    continue
-                inf[cell] = inf_cell * n / int(cell.sum())
+            inf[cell] = inf_cell * n / int(cell.sum())
             cells.append((int(g), t, n_g, n_c))
             atts.append(att)
             ifs.append(inf)
@@ -343,9 +334,8 @@ def fit_staggered_design(spec: DidAnalysis, p: did.Prepared) -> did.DidResult:
         raise EstimationError("a staggered design needs a unit column (data.unit)")
     if spec.family != "gaussian":
         raise EstimationError("design: staggered supports family: gaussian only")
-    for what, used in (("fixed_effects", spec.fixed_effects),):
-        if used:
-            p.warnings.append(f"design: staggered (Callaway & Sant'Anna) does not use {what}")
+    if spec.fixed_effects:
+        p.warnings.append("design: staggered (Callaway & Sant'Anna) does not use fixed_effects")
     if spec.inference != "cluster":
         p.warnings.append(f"design: staggered reports influence-function standard errors clustered by unit; inference: {spec.inference} is not used")
     first = did.period_ordinals(p.frame[spec.first_treated])

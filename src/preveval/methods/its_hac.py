@@ -41,21 +41,24 @@ class Inference:
     note: str = ""
 
 
-_RATIO_CACHE: dict[str, np.ndarray] = {}
+_FIXED_B_CACHE: dict[str, tuple[np.ndarray, np.ndarray]] = {}
 
 
-def _ratios(X: np.ndarray, weights: np.ndarray | None, **kw: int | bool) -> np.ndarray:
-    """Fixed-b variance-ratio draws of a design, cached by design, weights and settings."""
+def _fixed_b(X: np.ndarray, weights: np.ndarray | None, contrasts: np.ndarray | None = None,
+             **kw: int | bool) -> tuple[np.ndarray, np.ndarray]:
+    """Fixed-b variance-ratio draws of a design (of its coefficients, or of ``contrasts``) and
+    their 95% critical values, cached by design, weights, contrasts and settings."""
     h = hashlib.sha1(np.ascontiguousarray(X, dtype=float).tobytes())
-    if weights is not None:
-        h.update(np.ascontiguousarray(weights, dtype=float).tobytes())
+    for extra in (weights, contrasts):
+        h.update(b"-" if extra is None else np.ascontiguousarray(extra, dtype=float).tobytes())
     h.update(repr(sorted(kw.items())).encode())
     key = h.hexdigest()
-    if key not in _RATIO_CACHE:
-        if len(_RATIO_CACHE) >= 64:
-            _RATIO_CACHE.pop(next(iter(_RATIO_CACHE)))
-        _RATIO_CACHE[key] = simulate_variance_ratios(X, weights=weights, **kw)  # type: ignore[arg-type]
-    return _RATIO_CACHE[key]
+    if key not in _FIXED_B_CACHE:
+        if len(_FIXED_B_CACHE) >= 64:
+            _FIXED_B_CACHE.pop(next(iter(_FIXED_B_CACHE)))
+        ratios = simulate_variance_ratios(X, weights=weights, contrasts=contrasts, **kw)  # type: ignore[arg-type]
+        _FIXED_B_CACHE[key] = (ratios, fixed_b_critical_values(ratios))
+    return _FIXED_B_CACHE[key]
 
 
 def _effect_columns(terms: tuple[str, ...]) -> list[int]:
@@ -105,8 +108,7 @@ def hac_inference(
         label = f"fixed-b, Kiefer-Vogelsang (2005) Bartlett polynomial at b = {b:.3f}"
         note = f"; fixed-b critical value {crit[0]:.3f} (Kiefer-Vogelsang 2005 polynomial, b = {b:.3f})"
     else:
-        ratios = _ratios(X, weights, lag=int(lag), prewhite=bool(prewhite), blocks=int(blocks), reps=int(reps), seed=int(seed))
-        crit = fixed_b_critical_values(ratios)
+        ratios, crit = _fixed_b(X, weights, lag=int(lag), prewhite=bool(prewhite), blocks=int(blocks), reps=int(reps), seed=int(seed))
         pvals = fixed_b_pvalues(ratios, tstat)
         label = f"fixed-b, simulated for this design and estimator ({reps} draws, seed {seed})"
         note = f"; fixed-b critical value {float(crit[cols].max()):.3f} simulated for this design ({reps} draws)"
@@ -139,21 +141,9 @@ def contrast_critical_values(core: CoreFit, contrasts: np.ndarray) -> np.ndarray
         return None
     if st["critical"] == "kiefer_vogelsang":
         return np.full(C.shape[0], kiefer_vogelsang_cv(float(core.hac_b or 0.0)))
-    h = hashlib.sha1(np.ascontiguousarray(st["X"], dtype=float).tobytes())
-    if st["weights"] is not None:
-        h.update(np.ascontiguousarray(st["weights"], dtype=float).tobytes())
-    h.update(np.ascontiguousarray(C).tobytes())
-    h.update(repr([st[k] for k in ("lag", "prewhite", "blocks", "reps", "seed")]).encode())
-    key = h.hexdigest()
-    if key not in _CONTRAST_CACHE:
-        if len(_CONTRAST_CACHE) >= 64:
-            _CONTRAST_CACHE.pop(next(iter(_CONTRAST_CACHE)))
-        ratios = simulate_variance_ratios(
-            st["X"], st["lag"], weights=st["weights"], prewhite=st["prewhite"], blocks=st["blocks"],
-            reps=st["reps"], seed=st["seed"], contrasts=C,
-        )
-        _CONTRAST_CACHE[key] = fixed_b_critical_values(ratios)
-    return _CONTRAST_CACHE[key].copy()
+    _, crit = _fixed_b(st["X"], st["weights"], C, lag=st["lag"], prewhite=st["prewhite"], blocks=st["blocks"],
+                       reps=st["reps"], seed=st["seed"])
+    return crit.copy()
 
 
 def contrast_critical_value(core: CoreFit, contrast: np.ndarray) -> float | None:
@@ -161,5 +151,3 @@ def contrast_critical_value(core: CoreFit, contrast: np.ndarray) -> float | None
     c = contrast_critical_values(core, contrast)
     return None if c is None else float(c[0])
 
-
-_CONTRAST_CACHE: dict[str, np.ndarray] = {}
