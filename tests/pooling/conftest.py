@@ -24,6 +24,12 @@ def simulate_studies(rng: np.random.Generator, k: int, mu: float, tau2: float,
 
 
 @pytest.fixture(scope="session")
+def simulate() -> Callable[..., tuple[np.ndarray, np.ndarray]]:
+    """The seeded random-effects simulator :func:`simulate_studies`."""
+    return simulate_studies
+
+
+@pytest.fixture(scope="session")
 def bcg() -> pd.DataFrame:
     """dat.bcg with log risk ratios ``yi``, variances ``vi``, ``sei`` and ``label``, computed
     as metafor's escalc(measure="RR") (see tests/reference/bcg/SOURCE.md)."""
