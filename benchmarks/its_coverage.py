@@ -8,7 +8,7 @@ Run from the repository root::
 
 Each row simulates series with a known level change (intervention at the middle) and
 counts how often the 95% CI of ``level_change`` (and ``slope_change``) holds the truth.
-Scenarios (see :mod:`preveval.methods.its_simulate`):
+Scenarios (see :mod:`preveval.methods.its.simulate`):
 
 - quasi-Poisson counts, dispersion 2, 120 months, fitted as quasi-Poisson (and, to show
   the shortfall, as Poisson), and as quasi-Poisson with ``errors: hac``;
@@ -43,7 +43,7 @@ from rich.progress import (
 )
 from rich.table import Table
 
-from preveval.methods.its_simulate import coverage_study
+from preveval.methods.its.simulate import coverage_study
 
 HAC_VARIANTS: list[tuple[str, dict[str, Any]]] = [
     ("NW94 lag, t (old default)", {"hac_bandwidth": "newey_west_1994", "hac_critical": "standard"}),

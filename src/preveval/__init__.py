@@ -11,12 +11,9 @@ a standardised evaluation pack::
     res.write_pack("pack")   # results.json, report.html, report.md, figures/, tables/
 """
 
-from importlib import metadata as _metadata
+from .provenance import version as _version
 
-try:
-    __version__ = _metadata.version("preveval")
-except _metadata.PackageNotFoundError:  # pragma: no cover - running from a source tree
-    __version__ = "0.1.0"
+__version__ = _version()
 
 from .errors import (
     DataError,
@@ -27,9 +24,8 @@ from .errors import (
     PrevevalError,
     SpecError,
 )
-from .outcome import EvaluationResult
 from .pipeline import Evaluation, from_dict, load
-from .results import Diagnostic, Estimate, Ratio
+from .results import Diagnostic, Estimate, EvaluationResult, Ratio
 
 __all__ = [
     "DataError",

@@ -2,17 +2,19 @@
 
 :func:`load` (a YAML path) and :func:`from_dict` (a dict plus a DataFrame, for notebooks)
 return an :class:`Evaluation` that has passed every spec and data check. Its
-:meth:`Evaluation.run` fits each analysis and returns an
-:class:`~preveval.outcome.EvaluationResult`.
+:meth:`Evaluation.run` fits each analysis with its design family, assesses contribution
+and economics and returns an :class:`~preveval.results.evaluation.EvaluationResult`.
+A family's libraries are imported only when an analysis of that family runs.
 """
 
 from __future__ import annotations
 
 import hashlib
+import importlib
 import json
 import warnings
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +24,8 @@ from .data.checks import check_dataset
 from .data.periods import parse_period
 from .data.read import Dataset, dataset_from_frame, read_dataset
 from .errors import DataError, Issue, SpecError
-from .results import AnalysisResult
+from .results.base import AnalysisResult
+from .results.evaluation import EvaluationResult, InputSummary
 from .spec.loader import Positioned, load_yaml_file
 from .spec.models import DidAnalysis, EvaluationSpec, ItsAnalysis
 from .spec.validate import validate_spec
@@ -46,11 +49,12 @@ class Evaluation:
         """The checked data (a copy) with ``period`` and ``t`` columns added."""
         return self.frame.copy()
 
-    def run(self, progress: Progress | None = None) -> Any:
+    def run(self, progress: Progress | None = None) -> EvaluationResult:
         """Fit every analysis, then contribution and economics; return the result."""
-        from .methods import did, its  # noqa: F401 - import statsmodels before the filter below
-        from .outcome import assemble
-
+        # Import the families this evaluation uses before the filter below: their libraries
+        # (statsmodels) set warning filters of their own at import.
+        for family in dict.fromkeys(a.method for a in self.spec.analyses):
+            importlib.import_module(f"preveval.methods.{family}")
         results: dict[str, AnalysisResult] = {}
         with warnings.catch_warnings():
             # Library warnings (statsmodels convergence notes and the like) are not for the
@@ -62,6 +66,17 @@ class Evaluation:
                 results[a.id] = fit_analysis(self, a)
             return assemble(self, results)
 
+    def inputs(self) -> InputSummary:
+        """What this evaluation is made from, as recorded in the result."""
+        f = self.frame
+        unit = self.spec.data.unit
+        return InputSummary(
+            source=self.positioned.file, evaluation_sha256=self.spec_sha256,
+            data_file=self.dataset.file, data_sha256=self.dataset.sha256, n_rows=int(len(f)),
+            first_period=str(f["period"].min()), last_period=str(f["period"].max()),
+            n_periods=int(f["t"].nunique()), n_units=int(f[unit].nunique()) if unit else None,
+        )
+
 
 def _period_ordinal(text: str, freq: str) -> int:
     p = parse_period(text, freq)
@@ -70,21 +85,18 @@ def _period_ordinal(text: str, freq: str) -> int:
 
 
 def fit_analysis(ev: Evaluation, a: ItsAnalysis | DidAnalysis) -> AnalysisResult:
-    """Fit one analysis of the evaluation."""
+    """Fit one analysis of the evaluation with its design family."""
     spec = ev.spec
     indicator = spec.indicator(a.indicator)
+    result: AnalysisResult
     if isinstance(a, ItsAnalysis):
-        from .methods.its import fit_its
-        from .methods.its_series import build_its_series
+        from .methods.its import build_its_series, fit_its
 
         series = build_its_series(a, ev.frame, outcome=indicator.column, unit=spec.data.unit)
         interventions = {k: _period_ordinal(v, spec.data.frequency) for k, v in a.intervention_map().items()}
-        result: AnalysisResult = fit_its(a, series, outcome=indicator.column,
-                                         interventions=interventions, indicator=indicator)
+        result = fit_its(a, series, outcome=indicator.column, interventions=interventions, indicator=indicator)
     else:
-        from .methods.did import fit_did
-        from .methods.did_prevented import did_prevented
-        from .methods.did_robustness import CheckedDidResult, did_robustness
+        from .methods.did import did_prevented, did_robustness, fit_did
 
         did_result = fit_did(a, ev.frame, outcome=indicator.column, unit=spec.data.unit, time="t")
         rob = None
@@ -94,14 +106,27 @@ def fit_analysis(ev: Evaluation, a: ItsAnalysis | DidAnalysis) -> AnalysisResult
                                  time="t", placebo_columns=placebo)
         prevented = (did_prevented(a, did_result, ev.frame, outcome=indicator.column, time="t")
                      if indicator.kind == "count" else None)
-        result = CheckedDidResult.of(did_result, rob, prevented)
+        result = replace(did_result, robustness=rob, prevented=prevented)
     extra = tuple(i.format() if i.level == "error" else i.message for i in ev.warnings
                   if i.path.startswith(f"analyses[{spec.analyses.index(a)}]"))
     if extra:
-        from dataclasses import replace
-
         result = replace(result, warnings=tuple(dict.fromkeys((*extra, *result.warnings))))
     return result
+
+
+def assemble(ev: Evaluation, results: dict[str, AnalysisResult]) -> EvaluationResult:
+    """Add contribution analysis and economics to the fitted analyses."""
+    contribution = economics = None
+    spec = ev.spec
+    if spec.contribution is not None or spec.economics is not None:
+        from .contribution import assess_contribution, assess_economics
+
+        if spec.contribution is not None:
+            contribution = assess_contribution(spec, results)
+        if spec.economics is not None:
+            economics = assess_economics(spec, results)
+    warnings = tuple(i.format() for i in ev.warnings if i.level == "warning")
+    return EvaluationResult(spec, ev.inputs(), results, contribution, economics, warnings, ev)
 
 
 def _finish(pos: Positioned, dataset: Dataset, spec_sha: str) -> Evaluation:

@@ -5,13 +5,13 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from preveval.inference.fixed_effects import (
+from preveval.inference.fe_structure import (
     absorbed_dof,
-    demean,
     fixed_effects_dof,
     is_nested,
     singleton_mask,
 )
+from preveval.inference.fixed_effects import demean
 
 
 def dummies(codes: np.ndarray) -> np.ndarray:

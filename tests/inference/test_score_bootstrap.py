@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from preveval.inference.fixed_effects import fe_codes
+from preveval.inference.fe_structure import fe_codes
 from preveval.inference.ppml import fit_fepois
 from preveval.inference.score_bootstrap import _Test, ppml_score_bootstrap
 from preveval.inference.wild_common import RADEMACHER_POINTS, draw_weights, enumerate_signs

@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 
 from preveval.methods.did import DidResult
-from preveval.methods.did_prevented import did_prevented
+from preveval.methods.did.prevented import did_prevented
 from preveval.results import Estimate
 from preveval.spec.models import DidAnalysis
 

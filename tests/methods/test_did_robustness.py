@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from preveval.methods.did import fit_did
-from preveval.methods.did_robustness import did_robustness, leave_one_out, placebo_dates
+from preveval.methods.did.robustness import did_robustness, leave_one_out, placebo_dates
 from preveval.spec.models import DidAnalysis
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import pytest
 
-from preveval.methods.its_simulate import coverage_study, prevented_coverage_study
+from preveval.methods.its.simulate import coverage_study, prevented_coverage_study
 
 pytestmark = pytest.mark.slow
 REPS = 1000

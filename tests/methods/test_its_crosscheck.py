@@ -23,7 +23,7 @@ from preveval.inference.hac import (
     simulate_variance_ratios,
 )
 from preveval.methods.its import build_its_series, fit_its
-from preveval.methods.its_simulate import simulate_its
+from preveval.methods.its.simulate import simulate_its
 from preveval.spec.models import Indicator, ItsAnalysis
 
 RTOL = 1e-6

@@ -22,8 +22,9 @@ from preveval.inference.hac import (
     simulate_variance_ratios,
 )
 from preveval.methods.its import ItsResult, build_its_series, fit_its
-from preveval.methods.its_fit import HacCritical, fit_core
-from preveval.methods.its_simulate import simulate_its
+from preveval.methods.its.corefit import HacCritical
+from preveval.methods.its.fit import fit_core
+from preveval.methods.its.simulate import simulate_its
 from preveval.spec.models import Indicator, ItsAnalysis
 
 IND = Indicator(id="y", label="Events", column="y", kind="count")
@@ -168,9 +169,9 @@ def test_prevented_interval_critical_values() -> None:
 
 
 def test_counterfactual_band_under_hac_uses_each_period_critical_value() -> None:
-    from preveval.methods.its import BAND_NODES, _band_critical_values
-    from preveval.methods.its_design import build_design
-    from preveval.methods.its_fit import contrast_critical_values
+    from preveval.methods.its.design import build_design
+    from preveval.methods.its.hac import contrast_critical_values
+    from preveval.methods.its.model import BAND_NODES, _band_critical_values
 
     d = simulate_its(96, family="gaussian", beta=(10.0, 0.05, -1.0, 0.02), rho=0.5, seed=32)
     spec = _spec(intervention=str(d["period"].iloc[48]), family="gaussian", errors="hac")

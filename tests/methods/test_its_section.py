@@ -64,7 +64,7 @@ def _section_for(spec: ItsAnalysis, frame: pd.DataFrame, ind: Indicator, unit: s
 
 
 def test_sections_for_every_variant() -> None:
-    from preveval.methods.its_simulate import simulate_its
+    from preveval.methods.its.simulate import simulate_its
 
     ind = Indicator(id="y", label="Calls", column="y", kind="count", unit_label="calls")
     d = simulate_its(96, family="poisson", beta=(4.0, 0.002, -0.3, 0.0), seed=3)

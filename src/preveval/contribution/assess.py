@@ -24,7 +24,7 @@ from preveval.contribution.tracing import (
     format_probability,
     trace_contribution,
 )
-from preveval.results import to_plain
+from preveval.results.base import to_plain
 from preveval.spec.models import Contribution, EvaluationSpec, EvidenceItem
 
 

@@ -45,7 +45,7 @@ from typing import Any
 
 import pandas as pd
 
-from preveval.results import to_plain
+from preveval.results.base import to_plain
 from preveval.spec.models import Economics, EvaluationSpec
 
 CURRENCY_SYMBOLS = {"GBP": "£", "EUR": "€", "USD": "$"}

@@ -39,7 +39,7 @@ from typing import Literal
 
 from scipy import stats
 
-from preveval.results import AnalysisResult
+from preveval.results.base import AnalysisResult
 from preveval.spec.models import EvidenceItem
 
 Direction = Literal["decrease", "increase"]

@@ -118,3 +118,17 @@ def parse_periods(values: pd.Series, freq: str) -> tuple[pd.Series, list[int]]:
             bad.append(i)
         out.append(p)
     return pd.Series(out, index=values.index, dtype=object), bad
+
+
+_PER_YEAR = {"D": 365.25, "W": 52.1775, "M": 12.0, "Q": 4.0, "Y": 1.0, "A": 1.0}
+
+
+def periods_per_year(periods: pd.Series) -> float:
+    """Number of periods in a year for a column of pandas Periods (12 for months)."""
+    first = periods.iloc[0]
+    code = str(getattr(first, "freqstr", "M")).upper()
+    code = code.split("-")[0].lstrip("0123456789")
+    for key in ("ME", "QE", "YE"):
+        if code.startswith(key):
+            code = key[0]
+    return _PER_YEAR.get(code[:1], 12.0)

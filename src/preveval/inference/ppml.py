@@ -14,16 +14,8 @@ from collections.abc import Sequence
 import numpy as np
 
 from preveval.inference.covariance import Covariance, bread
-from preveval.inference.fixed_effects import (
-    FeFit,
-    _cov_for,
-    _independent,
-    _subset,
-    compact_codes,
-    demean,
-    fixed_effects_dof,
-    singleton_mask,
-)
+from preveval.inference.fe_structure import compact_codes, fixed_effects_dof, singleton_mask
+from preveval.inference.fixed_effects import FeFit, _cov_for, _independent, _subset, demean
 
 __all__ = ["fit_fepois"]
 

@@ -36,7 +36,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from preveval.errors import EstimationError
-from preveval.inference.fixed_effects import compact_codes, demean
+from preveval.inference.fe_structure import compact_codes
+from preveval.inference.fixed_effects import demean
 from preveval.inference.ppml import fit_fepois
 from preveval.inference.wild_common import (
     WeightsType,

@@ -11,10 +11,10 @@ import pandas as pd
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
-from ..methods.did import DidResult
-from ..spec.models import DidAnalysis, Indicator
-from .section import FigureItem, Section, TableItem
-from .wording import change_phrase, desired_direction, lower_first
+from preveval.pack.section import FigureItem, Section, TableItem
+from preveval.pack.wording import change_phrase, desired_direction, lower_first
+from preveval.results.did import DidResult
+from preveval.spec.models import DidAnalysis, Indicator
 
 DESIGNS = {
     "two_by_two": "a two-by-two difference-in-differences (treated vs comparison group, before vs after)",

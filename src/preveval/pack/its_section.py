@@ -1,6 +1,6 @@
 """Report section of an interrupted time series analysis.
 
-Turns an :class:`~preveval.methods.its.ItsResult` into a :class:`Section`: a plain-English
+Turns an :class:`~preveval.results.its.ItsResult` into a :class:`Section`: a plain-English
 headline for a partnership board, explanation, technical details, warnings, tables and
 figures (drawn with :class:`matplotlib.figure.Figure`, no pyplot state, Agg canvas). Never
 fits a model.
@@ -15,12 +15,12 @@ import pandas as pd
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
-from preveval.methods.its import ItsResult
 from preveval.pack.section import FigureItem, Section, TableItem
 from preveval.pack.wording import lower_first as _lower
 from preveval.pack.wording import num as _num
 from preveval.pack.wording import pct as _pct
-from preveval.results import Estimate
+from preveval.results.base import Estimate
+from preveval.results.its import ItsResult
 from preveval.spec.models import Indicator, ItsAnalysis
 
 __all__ = ["its_section", "plot_its", "plot_residual_acf"]

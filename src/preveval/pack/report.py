@@ -12,21 +12,21 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from .section import Section, TableItem
+from preveval.pack.section import Section, TableItem
 
 if TYPE_CHECKING:
-    from ..outcome import EvaluationResult
+    from preveval.results.evaluation import EvaluationResult
 
 
 def analysis_section(result: Any, spec: Any, analysis: Any) -> Section:
     """The section of one analysis, from the builder of its method."""
     indicator = spec.indicator(analysis.indicator)
     if analysis.method == "its":
-        from .its_section import its_section
+        from preveval.pack.its_section import its_section
 
         sec = its_section(result, indicator, analysis)
     else:
-        from .did_section import did_section
+        from preveval.pack.did_section import did_section
 
         sec = did_section(result, indicator, analysis)
     sec.id = f"analysis-{analysis.id}"
@@ -39,7 +39,7 @@ def build_sections(result: EvaluationResult) -> list[Section]:
     analyses = [analysis_section(result.analyses[a.id], spec, a) for a in spec.analyses]
     extra: list[Section] = []
     if result.contribution is not None or result.economics is not None:
-        from .contribution_section import contribution_sections
+        from preveval.pack.contribution_section import contribution_sections
 
         extra = contribution_sections(result)
     summary = Section(id="summary", title="Summary")
@@ -89,10 +89,10 @@ def agreement_sections(result: EvaluationResult) -> list[Section]:
             })
         frame = pd.DataFrame(rows)
         sec = Section(id=f"agreement-{ind.id}", title=f"Do the analyses agree? {ind.label}")
-        n, good = len(rows), int(frame["desired_direction"].sum())
+        n, n_good = len(rows), int(frame["desired_direction"].sum())
         clear = int((frame["desired_direction"] & frame["ci_excludes_zero"]).sum())
         against = int((~frame["desired_direction"] & frame["ci_excludes_zero"]).sum())
-        sec.headline = (f"{good} of {n} analyses point the way the initiative intends; {clear} of them clearly "
+        sec.headline = (f"{n_good} of {n} analyses point the way the initiative intends; {clear} of them clearly "
                         f"(95% interval excluding no change)" + (f", and {against} clearly point the other way." if against else "."))
         sec.paragraphs.append(
             "Each design answers a slightly different question, so some disagreement is expected. An interrupted "
@@ -159,7 +159,7 @@ def _logic_model(spec: Any, result: EvaluationResult) -> Section:
     if rows:
         sec.tables.append(TableItem("logic-model", "Elements of the logic model", pd.DataFrame(rows)))
     try:
-        from .logic_diagram import logic_model_figure
+        from preveval.pack.logic_diagram import logic_model_figure
     except ImportError:
         return sec
     fig = logic_model_figure(spec, result)
@@ -170,17 +170,16 @@ def _logic_model(spec: Any, result: EvaluationResult) -> Section:
 
 def _data(result: EvaluationResult) -> Section:
     spec = result.spec
-    ev = result.evaluation
-    frame = ev.frame
+    i = result.inputs
     sec = Section(id="data", title="Data")
     d = spec.data
     sec.bullets = [
-        f"File: {ev.dataset.file} ({len(frame):,} rows)",
-        f"Periods: {frame['period'].min()} to {frame['period'].max()} ({d.frequency}ly, "
-        f"{frame['t'].nunique()} periods)".replace("dayly", "daily"),
+        f"File: {i.data_file} ({i.n_rows:,} rows)",
+        f"Periods: {i.first_period} to {i.last_period} ({d.frequency}ly, "
+        f"{i.n_periods} periods)".replace("dayly", "daily"),
     ]
     if d.unit:
-        sec.bullets.append(f"Units ({d.unit}): {frame[d.unit].nunique()}")
+        sec.bullets.append(f"Units ({d.unit}): {i.n_units}")
     rows = [{"indicator": i.id, "label": i.label, "column": i.column, "kind": i.kind,
              "desired change": i.desired} for i in spec.indicators]
     sec.tables.append(TableItem("indicators", "Indicators", pd.DataFrame(rows)))

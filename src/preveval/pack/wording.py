@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 
-from ..results import Estimate
+from preveval.results.base import Estimate
 
 
 def pct(x: float) -> str:

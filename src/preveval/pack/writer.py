@@ -16,13 +16,15 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ..errors import PackError
-from .render import render_html, render_markdown
-from .report import build_sections
-from .section import Section
+from preveval.errors import PackError
+from preveval.pack.render import render_html, render_markdown
+from preveval.pack.section import Section
+from preveval.provenance import version
 
 if TYPE_CHECKING:
-    from ..outcome import EvaluationResult
+    from preveval.results.evaluation import EvaluationResult
+
+__all__ = ["check_target", "figure_png", "write_pack"]
 
 
 def figure_png(fig: object) -> bytes:
@@ -84,6 +86,8 @@ def write_pack(result: EvaluationResult, out: Path, *, progress: Callable[[str],
 def _write_into(result: EvaluationResult, d: Path, progress: Callable[[str], None] | None) -> None:
     import matplotlib
 
+    from preveval.pack.report import build_sections  # the section builders draw with matplotlib
+
     matplotlib.use("Agg", force=False)
     from matplotlib import pyplot as plt
 
@@ -113,11 +117,9 @@ def _write_into(result: EvaluationResult, d: Path, progress: Callable[[str], Non
 
 
 def _subtitle(result: EvaluationResult) -> str:
-    from .. import __version__
-
     s = result.spec
     partners = ", ".join(p.name for p in s.initiative.partners)
-    return (f"Made with preveval {__version__} from {result.evaluation.positioned.file}"
+    return (f"Made with preveval {version()} from {result.inputs.source}"
             + (f" — partners: {partners}" if partners else ""))
 
 

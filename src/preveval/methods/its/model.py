@@ -1,7 +1,8 @@
 r"""Interrupted time series (ITS): segmented regression of one series around an intervention.
 
-Public API: :func:`build_its_series` (the series from checked data), :func:`fit_its` (the
-fit) and :class:`ItsResult`.
+:func:`fit_its` fits the analysis to the series of :func:`~preveval.methods.its.series.build_its_series`
+and returns an :class:`~preveval.results.its.ItsResult` (with ``estimator: structural`` it
+hands over to :mod:`~preveval.methods.its.structural`).
 
 Estimand
 --------
@@ -26,95 +27,27 @@ Pharm Ther* 27(4):299–309.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
 import pandas as pd
 from scipy import stats
 
-from preveval.methods.its_design import ItsDesign, build_design
-from preveval.methods.its_diagnostics import diagnose
-from preveval.methods.its_fit import CoreFit, contrast_critical_values, fit_core
-from preveval.methods.its_series import build_its_series, periods_per_year
-from preveval.results import AnalysisResult, Diagnostic, Estimate, Ratio, Scale, not_json
+from preveval.data.periods import periods_per_year
+from preveval.methods.its.corefit import CoreFit
+from preveval.methods.its.design import ItsDesign, build_design
+from preveval.methods.its.diagnostics import diagnose
+from preveval.methods.its.fit import fit_core
+from preveval.methods.its.hac import contrast_critical_values
+from preveval.methods.its.prevented import prevented_events
+from preveval.methods.its.sensitivity import sensitivity_table
+from preveval.methods.its.structural import fit_its_structural
+from preveval.results.base import Estimate, Scale
+from preveval.results.its import ItsResult
 from preveval.spec.models import Indicator, ItsAnalysis, Seasonality
 
-__all__ = ["ItsResult", "Prevented", "build_its_series", "fit_its"]
-
-
-@dataclass(frozen=True)
-class Prevented:
-    """Events prevented over the post period: expected without the initiative minus observed.
-
-    ``total`` and its 95% interval ``ci_low``/``ci_high`` (from seeded simulation), per
-    year (``per_year``, ``per_year_low``, ``per_year_high``) over ``years`` years;
-    ``expected`` and ``observed`` event totals; ``interval`` says what the interval covers.
-    Negative values mean more events than expected.
-    """
-
-    total: float
-    ci_low: float
-    ci_high: float
-    per_year: float
-    per_year_low: float
-    per_year_high: float
-    years: float
-    expected: float
-    observed: float
-    interval: str
-    reps: int
-    seed: int
-    #: Critical value the coefficient draws were scaled to (t or fixed-b; None: normal).
-    critical_value: float | None = None
-
-
-@dataclass(frozen=True)
-class ItsResult(AnalysisResult):
-    """Result of an interrupted time series analysis (``method: its``).
-
-    Beyond :class:`~preveval.results.AnalysisResult`: the model (``family``, ``link``,
-    ``errors``, ``estimator``, ``specification``), inference details (``se_type``,
-    ``ci_type``, ``dispersion`` = scale :math:`\\phi` or :math:`\\sigma^2`, ``nb_alpha``,
-    ``hac_lag``, ``ar_params``), fit statistics, ``trend`` (the ``time`` coefficient per
-    year) and ``trend_ratio_per_year`` (exp of it, log link), ``diagnostics``,
-    ``prevented`` (count indicators), and tables kept out of the JSON: ``series`` (period,
-    observed, fitted, counterfactual, cf_low, cf_high, in_fit; rates per ``rate_per`` when
-    there is an offset), ``residuals`` and ``sensitivity``.
-    """
-
-    family: str = "quasipoisson"
-    link: str = "log"
-    errors: str = "ols"
-    estimator: str = "segmented"
-    specification: str = ""
-    se_type: str = ""
-    ci_type: str = "normal"
-    dispersion: float | None = None
-    nb_alpha: float | None = None
-    hac_lag: int | None = None
-    ar_params: tuple[float, ...] = ()
-    n_pre: int = 0
-    n_post: int = 0
-    n_excluded: int = 0
-    df_resid: float | None = None
-    aic: float | None = None
-    deviance: float | None = None
-    pearson_chi2: float | None = None
-    log_likelihood: float | None = None
-    periods_per_year: float = 12.0
-    trend: Estimate | None = None
-    trend_ratio_per_year: float | None = None
-    trend_ratio_per_year_ci: Ratio | None = None
-    rate_per: float | None = None
-    interventions: dict[str, str] = field(default_factory=dict)
-    diagnostics: tuple[Diagnostic, ...] = ()
-    prevented: Prevented | None = None
-    placebo_share: float | None = None
-    series: Any = not_json()
-    residuals: Any = not_json()
-    residual_acf: Any = not_json()
-    sensitivity: Any = not_json()
+__all__ = ["BAND_NODES", "fit_its"]
 
 
 def _estimates(core: CoreFit, terms: tuple[str, ...], n: int) -> tuple[Estimate, ...]:
@@ -254,7 +187,7 @@ def fit_its(
     ----------
     spec : ItsAnalysis
     series : DataFrame
-        From :func:`build_its_series`; not modified.
+        From :func:`~preveval.methods.its.series.build_its_series`; not modified.
     outcome : str
         The outcome column.
     interventions : dict
@@ -275,8 +208,6 @@ def fit_its(
         The model cannot be fitted (rank-deficient design, too few periods).
     """
     if spec.estimator == "structural":
-        from preveval.methods.its_structural import fit_its_structural
-
         return fit_its_structural(spec, series, outcome=outcome, interventions=interventions, indicator=indicator)
     series = series.sort_values("t").reset_index(drop=True)
     design = build_design(spec, series, outcome=outcome, interventions=interventions)
@@ -363,9 +294,6 @@ def _extras(
     result: ItsResult,
 ) -> ItsResult:
     """Add prevented events (count indicators) and the sensitivity table."""
-    from preveval.methods.its_prevented import prevented_events
-    from preveval.methods.its_sensitivity import sensitivity_table
-
     updates: dict[str, Any] = {}
     warns = list(result.warnings)
     if indicator.kind == "count":

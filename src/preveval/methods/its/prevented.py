@@ -28,7 +28,7 @@ distribution as the coefficients' own intervals: by :math:`t_{0.975,\nu}/z_{0.97
 those use Student t, and under ``errors: hac`` by :math:`c/z_{0.975}` where :math:`c` is the
 fixed-b critical value of the HAC t-statistic of the expected number itself — the linear
 combination :math:`\nabla_\beta \sum_t \hat\mu^{(0)}_t` — simulated for the design
-(:func:`~preveval.methods.its_hac.contrast_critical_value`). A counterfactual extrapolated by
+(:func:`~preveval.methods.its.hac.contrast_critical_value`). A counterfactual extrapolated by
 the pre-trend is a contrast whose HAC variance is far more variable than that of the
 intervention terms: with normal draws its 95% interval covered 75% in the AR(1) scenario of
 ``docs/its.md`` (n = 96); with the contrast's own critical value it covers nominally.
@@ -40,8 +40,11 @@ import numpy as np
 from scipy import stats
 from scipy.signal import lfilter
 
-from preveval.methods.its_design import ItsDesign
-from preveval.methods.its_fit import CoreFit, contrast_critical_value
+from preveval.methods.its.corefit import CoreFit
+from preveval.methods.its.design import ItsDesign
+from preveval.methods.its.hac import contrast_critical_value
+from preveval.results.base import Prevented
+from preveval.spec.models import ItsAnalysis
 
 __all__ = ["prevented_events"]
 
@@ -57,7 +60,7 @@ def _count_multiplier(design: ItsDesign, rows: np.ndarray) -> np.ndarray | None:
     return None
 
 
-def prevented_events(spec, design: ItsDesign, core: CoreFit, *, ppy: float):  # noqa: ANN001, ANN201
+def prevented_events(spec: ItsAnalysis, design: ItsDesign, core: CoreFit, *, ppy: float) -> Prevented | None:
     """Prevented events with a simulated 95% interval (see the module docstring).
 
     Parameters
@@ -74,8 +77,6 @@ def prevented_events(spec, design: ItsDesign, core: CoreFit, *, ppy: float):  # 
     Prevented or None
         None when the model is not on a count scale (log-transformed gaussian).
     """
-    from preveval.methods.its import Prevented
-
     t_first = min(design.t0.values())
     rows = design.treated & (design.t >= t_first)
     mult = _count_multiplier(design, rows)

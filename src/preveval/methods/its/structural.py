@@ -32,10 +32,12 @@ import numpy as np
 import pandas as pd
 import statsmodels.api as sm
 
+from preveval.data.periods import periods_per_year
 from preveval.errors import EstimationError
-from preveval.methods.its_design import ItsDesign, build_design
-from preveval.methods.its_series import periods_per_year
-from preveval.results import Estimate, Scale
+from preveval.methods.its.design import ItsDesign, build_design
+from preveval.methods.its.diagnostics import ljung_box, ljung_box_lags, residual_acf
+from preveval.results.base import Estimate, Scale
+from preveval.results.its import ItsResult
 from preveval.spec.models import Indicator, ItsAnalysis
 
 __all__ = ["UC_LEVEL", "fit_its_structural", "structural_inputs"]
@@ -75,7 +77,7 @@ def structural_inputs(
 
 def fit_its_structural(
     spec: ItsAnalysis, series: pd.DataFrame, *, outcome: str, interventions: dict[str, int], indicator: Indicator
-):  # noqa: ANN201 - returns ItsResult (import cycle)
+) -> ItsResult:
     """Fit the structural time-series ITS (see the module docstring).
 
     Returns
@@ -83,9 +85,6 @@ def fit_its_structural(
     ItsResult
         With ``estimator = "structural"``; ``effect`` the level (or slope) change.
     """
-    from preveval.methods.its import ItsResult
-    from preveval.methods.its_diagnostics import ljung_box, ljung_box_lags, residual_acf
-
     series = series.sort_values("t").reset_index(drop=True)
     y, exog, logexp, d, notes = structural_inputs(spec, series, outcome=outcome, interventions=interventions)
     mod = sm.tsa.UnobservedComponents(y, level=UC_LEVEL[spec.structural_trend], exog=exog if exog.shape[1] else None)

@@ -25,8 +25,10 @@ import pandas as pd
 from scipy import stats
 
 from preveval.errors import PrevevalError
-from preveval.methods.its_design import build_design, default_seasonality
-from preveval.methods.its_fit import fit_core
+from preveval.methods.its.design import build_design, default_seasonality
+from preveval.methods.its.fit import fit_core
+from preveval.methods.its.structural import fit_its_structural
+from preveval.results.its import ItsResult
 from preveval.spec.models import Indicator, ItsAnalysis, Seasonality
 
 __all__ = ["MIN_SIDE", "fit_headline", "placebo_fits", "sensitivity_table"]
@@ -37,8 +39,6 @@ MIN_SIDE = 8
 def fit_headline(spec: ItsAnalysis, series: pd.DataFrame, *, outcome: str, interventions: dict[str, int]) -> dict:
     """Fit ``spec`` and return the headline term's estimate, CI, p-value and scale (a dict)."""
     if spec.estimator == "structural":
-        from preveval.methods.its_structural import fit_its_structural
-
         ind = Indicator(id=spec.indicator, label=spec.indicator, column=outcome)
         r = fit_its_structural(spec, series, outcome=outcome, interventions=interventions, indicator=ind)
         e = r.effect
@@ -134,7 +134,7 @@ def sensitivity_table(
     outcome: str,
     interventions: dict[str, int],
     indicator: Indicator,
-    result,  # noqa: ANN001 - ItsResult (import cycle)
+    result: ItsResult,
 ) -> tuple[pd.DataFrame, float | None, list[str]]:
     """Headline under alternative specifications, then placebo dates.
 

@@ -12,27 +12,21 @@ import pandas as pd
 from preveval.errors import DataError, Issue
 from preveval.spec.models import ItsAnalysis
 
-__all__ = ["build_its_series", "periods_per_year"]
-
-_PER_YEAR = {"D": 365.25, "W": 52.1775, "M": 12.0, "Q": 4.0, "Y": 1.0, "A": 1.0}
-
-
-def periods_per_year(periods: pd.Series) -> float:
-    """Number of periods in a year for a column of pandas Periods (12 for months)."""
-    first = periods.iloc[0]
-    code = str(getattr(first, "freqstr", "M")).upper()
-    code = code.split("-")[0].lstrip("0123456789")
-    for key in ("ME", "QE", "YE"):
-        if code.startswith(key):
-            code = key[0]
-    return _PER_YEAR.get(code[:1], 12.0)
-
+__all__ = ["build_its_series"]
 
 def _fmt_periods(frame: pd.DataFrame, ts: list[int], limit: int = 5) -> str:
     lookup = dict(zip(frame["t"], frame["period"], strict=False))
     shown = [str(lookup.get(t, t)) for t in ts[:limit]]
     more = f" and {len(ts) - limit} more" if len(ts) > limit else ""
     return ", ".join(shown) + more
+
+
+def _duplicate_periods(rows: pd.DataFrame, within: pd.DataFrame, what: str, path: str, hint: str) -> list[Issue]:
+    """An issue naming the periods that appear more than once in ``rows`` (labels from ``within``)."""
+    dup = rows["t"][rows["t"].duplicated()].unique().tolist()
+    if not dup:
+        return []
+    return [Issue(f"{what} for period(s) {_fmt_periods(within, sorted(dup))}", path=path, hint=hint)]
 
 
 def _aggregate(
@@ -73,15 +67,8 @@ def _aggregate(
                     hint="add the missing rows (use 0 for a period with no events) or leave the unit out with 'units:'",
                 )
             )
-        dup = g["t"][g["t"].duplicated()].unique().tolist()
-        if dup:
-            issues.append(
-                Issue(
-                    f"unit '{u}' has more than one row for period(s) {_fmt_periods(sub, sorted(dup))}",
-                    path=f"analyses.{spec.id}.{field}",
-                    hint="keep one row per unit and period",
-                )
-            )
+        issues += _duplicate_periods(g, sub, f"unit '{u}' has more than one row", f"analyses.{spec.id}.{field}",
+                                     "keep one row per unit and period")
     if issues or sub.empty:
         return pd.DataFrame(), issues
     grouped = sub.groupby("t", sort=True)
@@ -166,15 +153,8 @@ def build_its_series(
                 )
             )
         s = frame[keep].sort_values("t").reset_index(drop=True)
-        dup = s["t"][s["t"].duplicated()].unique().tolist()
-        if dup:
-            issues.append(
-                Issue(
-                    f"more than one row for period(s) {_fmt_periods(s, sorted(dup))}",
-                    path=f"analyses.{spec.id}",
-                    hint="a single series has one row per period; set data.unit for panel data",
-                )
-            )
+        issues += _duplicate_periods(s, s, "more than one row", f"analyses.{spec.id}",
+                                     "a single series has one row per period; set data.unit for panel data")
     else:
         s, issues = _aggregate(spec, frame, outcome=outcome, unit=unit, units=spec.units, field="units")
         if comp is not None and comp.column is not None and not issues:

@@ -16,55 +16,17 @@ bootstrap, to keep the run short; the headline keeps the inference asked for.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from ..errors import EstimationError
-from ..results import not_json
-from ..spec.models import DidAnalysis
-from .did import DidResult, fit_did
+from preveval.errors import EstimationError
+from preveval.methods.did.fit import fit_did
+from preveval.results.did import DidResult, DidRobustness, RobustnessRow
+from preveval.spec.models import DidAnalysis
 
 PLACEBO = "__placebo_treatment"
 MAX_LEAVE_OUT_UNITS = 200
-
-
-@dataclass(frozen=True)
-class RobustnessRow:
-    """One re-fit: what changed and the effect it gave."""
-
-    check: str
-    label: str
-    estimate: float | None
-    ci_low: float | None
-    ci_high: float | None
-    p_value: float | None
-    note: str = ""
-
-    @property
-    def significant(self) -> bool:
-        """Whether the 95% interval excludes zero."""
-        return self.ci_low is not None and self.ci_high is not None and (self.ci_low > 0 or self.ci_high < 0)
-
-
-@dataclass(frozen=True)
-class DidRobustness:
-    """All robustness re-fits of one DiD analysis and a plain-English reading."""
-
-    placebo_dates: tuple[RobustnessRow, ...]
-    placebo_outcomes: tuple[RobustnessRow, ...]
-    leave_one_out: tuple[RobustnessRow, ...]
-    reading: tuple[str, ...]
-    first_start: int | None = None
-    trends: pd.DataFrame = not_json(default=None)
-
-    def table(self) -> pd.DataFrame:
-        """Every re-fit as one tidy frame."""
-        rows = [*self.placebo_dates, *self.placebo_outcomes, *self.leave_one_out]
-        return pd.DataFrame([vars(r) for r in rows],
-                            columns=["check", "label", "estimate", "ci_low", "ci_high", "p_value", "note"])
 
 
 def treated_units(spec: DidAnalysis, frame: pd.DataFrame, unit: str | None) -> np.ndarray:
@@ -248,19 +210,3 @@ def did_robustness(spec: DidAnalysis, main: DidResult, frame: pd.DataFrame, *, o
     trends = group_trends(spec, frame, outcome, unit, time)
     return DidRobustness(tuple(dates), tuple(outs), tuple(loo), tuple(_reading(main, dates, outs, loo)),
                          first_start(spec, frame, time), trends)
-
-
-@dataclass(frozen=True)
-class CheckedDidResult(DidResult):
-    """A :class:`DidResult` with its robustness checks and, for counts, prevented events."""
-
-    robustness: DidRobustness | None = None
-    prevented: Any = None
-
-    @classmethod
-    def of(cls, result: DidResult, robustness: DidRobustness | None, prevented: Any = None) -> CheckedDidResult:
-        """Attach ``robustness`` and ``prevented`` (events) to ``result``."""
-        from dataclasses import fields
-
-        return cls(**{f.name: getattr(result, f.name) for f in fields(result)}, robustness=robustness,
-                   prevented=prevented)

@@ -1,61 +1,71 @@
-"""The result of running an evaluation: analyses, contribution, economics, provenance.
+"""The result of running an evaluation: analyses, contribution, economics, inputs.
 
-:class:`EvaluationResult` is what :meth:`Evaluation.run` returns. It is plain data:
+:class:`EvaluationResult` is what :meth:`preveval.Evaluation.run` returns. It is plain data:
+the validated spec, the analysis records keyed by id, the contribution and economics
+records, the warnings and an :class:`InputSummary` of the files it was made from.
 ``to_dict()`` is the results.json document of the public contract, ``summary()`` a
-DataFrame of headline effects, ``write_pack()`` the evaluation pack, and in Jupyter it
-renders itself as an HTML summary.
+DataFrame of headline effects, and in Jupyter it renders itself as an HTML summary.
+``write_pack()`` is a convenience for :func:`preveval.pack.write_pack`.
 """
 
 from __future__ import annotations
 
 import html
 import json
-import platform
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from importlib import metadata
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import pandas as pd
 
-from . import __version__
-from .results import AnalysisResult, to_plain
+from preveval.provenance import package_versions, version
+from preveval.results.base import AnalysisResult, to_plain
+from preveval.spec.models import EvaluationSpec
 
-if TYPE_CHECKING:
-    from .pipeline import Evaluation
+__all__ = ["EvaluationResult", "InputSummary"]
 
-PACKAGES = ("numpy", "pandas", "scipy", "statsmodels", "linearmodels", "pydantic", "matplotlib", "jinja2", "pyyaml")
+@dataclass(frozen=True)
+class InputSummary:
+    """What an evaluation was made from: the files, their fingerprints and the data's shape."""
+
+    #: The evaluation file as the user named it (``<dict>`` for the notebook route).
+    source: str
+    evaluation_sha256: str
+    data_file: str
+    data_sha256: str
+    n_rows: int
+    first_period: str
+    last_period: str
+    n_periods: int
+    n_units: int | None = None
 
 
 @dataclass(frozen=True)
 class EvaluationResult:
-    """Everything a run produced. ``analyses`` is keyed by analysis id."""
+    """Everything a run produced. ``analyses`` is keyed by analysis id.
 
-    evaluation: Evaluation = field(repr=False)
+    ``evaluation`` keeps a reference to the :class:`~preveval.Evaluation` that was run (its
+    checked data, for re-fits in a notebook); nothing in the record's JSON or the pack
+    depends on it.
+    """
+
+    spec: EvaluationSpec
+    inputs: InputSummary
     analyses: dict[str, AnalysisResult]
     contribution: Any = None
     economics: Any = None
     warnings: tuple[str, ...] = ()
-
-    @property
-    def spec(self) -> Any:
-        """The evaluation spec."""
-        return self.evaluation.spec
+    evaluation: Any = field(default=None, repr=False, compare=False)
 
     def provenance(self) -> dict[str, Any]:
         """Hashes of the inputs and versions of the software (no clock time: runs repeat)."""
-        versions: dict[str, str | None] = {}
-        for name in PACKAGES:
-            try:
-                versions[name] = metadata.version(name if name != "pyyaml" else "PyYAML")
-            except metadata.PackageNotFoundError:
-                versions[name] = None
-        ds = self.evaluation.dataset
+        i = self.inputs
         return {
-            "evaluation_sha256": self.evaluation.spec_sha256,
-            "data_sha256": ds.sha256,
-            "data_files": {ds.file: ds.sha256},
-            "packages": {"preveval": __version__, "python": platform.python_version(), **versions},
+            "evaluation_sha256": i.evaluation_sha256,
+            "data_sha256": i.data_sha256,
+            "data_files": {i.data_file: i.data_sha256},
+            "packages": package_versions(),
         }
 
     def to_dict(self) -> dict[str, Any]:
@@ -63,7 +73,7 @@ class EvaluationResult:
         spec = self.spec
         doc: dict[str, Any] = {
             "schema_version": 1,
-            "preveval_version": __version__,
+            "preveval_version": version(),
             "initiative": {
                 "id": spec.initiative.id,
                 "name": spec.initiative.name,
@@ -72,12 +82,12 @@ class EvaluationResult:
                 "partners": [p.model_dump() for p in spec.initiative.partners],
             },
             "data": {
-                "file": self.evaluation.dataset.file,
+                "file": self.inputs.data_file,
                 "frequency": spec.data.frequency,
                 "unit": spec.data.unit,
-                "n_rows": int(len(self.evaluation.frame)),
-                "first_period": str(self.evaluation.frame["period"].min()),
-                "last_period": str(self.evaluation.frame["period"].max()),
+                "n_rows": self.inputs.n_rows,
+                "first_period": self.inputs.first_period,
+                "last_period": self.inputs.last_period,
             },
             "analyses": {k: r.to_dict() for k, r in self.analyses.items()},
         }
@@ -109,9 +119,13 @@ class EvaluationResult:
             })
         return pd.DataFrame(rows)
 
-    def write_pack(self, out: str | Path, *, progress: Any = None) -> Path:
-        """Write the evaluation pack into ``out`` (atomically) and return its path."""
-        from .pack.writer import write_pack
+    def write_pack(self, out: str | Path, *, progress: Callable[[str], None] | None = None) -> Path:
+        """Write the evaluation pack into ``out`` (atomically) and return its path.
+
+        A convenience for :func:`preveval.pack.write_pack`, imported here when called: the
+        pack sits above the results and imports none of this module at run time.
+        """
+        from preveval.pack.writer import write_pack
 
         return write_pack(self, Path(out), progress=progress)
 
@@ -124,20 +138,3 @@ class EvaluationResult:
             post = f"<p>Contribution claim posterior: {self.contribution.posterior:.2f}</p>"
         return (f"<div><h3>{html.escape(spec.initiative.name)}</h3>{table}{post}"
                 + (f"<p>Warnings:</p><ul>{warn}</ul>" if warn else "") + "</div>")
-
-
-def assemble(ev: Evaluation, results: dict[str, AnalysisResult]) -> EvaluationResult:
-    """Add contribution analysis and economics to the fitted analyses."""
-    contribution = economics = None
-    spec = ev.spec
-    if spec.contribution is not None or spec.economics is not None:
-        from .contribution import assess_contribution, assess_economics
-
-        if spec.contribution is not None:
-            contribution = assess_contribution(spec, results)
-        if spec.economics is not None:
-            economics = assess_economics(spec, results)
-    warnings = tuple(i.format() for i in ev.warnings if i.level == "warning")
-    return EvaluationResult(ev, results, contribution, economics, warnings)
-
-

@@ -4,15 +4,14 @@ Critical values and p-values of the HAC t-statistics of the coefficients
 (:func:`hac_inference`) and of any linear combination of them
 (:func:`contrast_critical_values`: prevented events, the counterfactual band), from the
 fixed-b reference distribution of the design simulated by
-:func:`~preveval.inference.hac.simulate_variance_ratios`. Split from
-:mod:`preveval.methods.its_fit`, which calls :func:`hac_inference` while fitting.
+:func:`~preveval.inference.hac.simulate_variance_ratios`. The back-ends
+(:mod:`preveval.methods.its.fit`) call :func:`hac_inference` while fitting.
 """
 
 from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 import numpy as np
 from scipy import stats
@@ -24,9 +23,7 @@ from preveval.inference.hac import (
     kiefer_vogelsang_cv,
     simulate_variance_ratios,
 )
-
-if TYPE_CHECKING:
-    from preveval.methods.its_fit import CoreFit
+from preveval.methods.its.corefit import CoreFit
 
 __all__ = ["Inference", "contrast_critical_value", "contrast_critical_values", "hac_inference"]
 

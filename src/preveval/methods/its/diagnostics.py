@@ -23,9 +23,9 @@ from statsmodels.stats.diagnostic import acorr_ljungbox
 from statsmodels.stats.stattools import durbin_watson
 from statsmodels.tsa.stattools import acf
 
-from preveval.methods.its_design import ItsDesign
-from preveval.methods.its_fit import CoreFit
-from preveval.results import Diagnostic, Status
+from preveval.methods.its.corefit import CoreFit
+from preveval.methods.its.design import ItsDesign
+from preveval.results.base import Diagnostic, Status
 from preveval.spec.models import ItsAnalysis
 
 __all__ = ["diagnose", "ljung_box", "ljung_box_lags", "residual_acf"]

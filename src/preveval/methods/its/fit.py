@@ -28,8 +28,7 @@ bias of the autocorrelation estimate that makes ML-based intervals too narrow.
 from __future__ import annotations
 
 import warnings
-from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 import statsmodels.api as sm
@@ -42,57 +41,10 @@ from preveval.inference.hac import (
     llsw_lag,
     newey_west_lag,
 )
-from preveval.methods.its_hac import (
-    Inference,
-    contrast_critical_value,
-    contrast_critical_values,
-    hac_inference,
-)
+from preveval.methods.its.corefit import CoreFit, HacBandwidth, HacCritical
+from preveval.methods.its.hac import Inference, hac_inference
 
-__all__ = ["CoreFit", "HacBandwidth", "HacCritical", "contrast_critical_value", "contrast_critical_values", "fit_core"]
-
-
-HacBandwidth = Literal["llsw", "newey_west_1994"]
-HacCritical = Literal["fixed_b", "kiefer_vogelsang", "standard"]
-
-
-@dataclass(frozen=True)
-class CoreFit:
-    r"""What a back-end returns: estimates, covariance and fit statistics.
-
-    Intervals and p-values use Student t with ``df_resid`` degrees of freedom when
-    ``use_t``, else the normal. Under ``errors: hac`` with fixed-b critical values,
-    ``df_resid`` is the *equivalent* t df :math:`\nu` whose 97.5% quantile equals the
-    largest fixed-b critical value of the intervention terms; ``residual_df`` always holds
-    the residual degrees of freedom (n − k, or n − k − p), ``crit_values`` and ``p_values``
-    the per-term two-sided 95% critical values and p-values under the reference
-    distribution named in ``ci_label``.
-    """
-
-    params: np.ndarray
-    cov: np.ndarray
-    df_resid: float
-    use_t: bool
-    dispersion: float
-    alpha: float | None
-    fitted: np.ndarray
-    resid: np.ndarray
-    pearson_chi2: float | None
-    deviance: float | None
-    aic: float | None
-    llf: float | None
-    se_type: str
-    hac_lag: int | None = None
-    ar_params: tuple[float, ...] = ()
-    residual_df: float | None = None
-    hac_bandwidth: str | None = None
-    hac_b: float | None = None
-    crit_values: tuple[float, ...] = ()
-    p_values: tuple[float, ...] = ()
-    ci_label: str = ""
-    #: Under ``errors: hac``, what :func:`contrast_critical_value` needs to give the
-    #: reference distribution of any linear combination of the coefficients.
-    hac_settings: dict[str, Any] | None = None
+__all__ = ["ar_whiten", "fit_core"]
 
 
 def _glm_family(family: str, alpha: float | None) -> sm.families.Family:

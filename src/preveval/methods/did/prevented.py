@@ -19,10 +19,10 @@ import math
 import numpy as np
 import pandas as pd
 
-from ..spec.models import DidAnalysis
-from .did import DidResult
-from .its import Prevented
-from .its_series import periods_per_year
+from preveval.data.periods import periods_per_year
+from preveval.results.base import Prevented
+from preveval.results.did import DidResult
+from preveval.spec.models import DidAnalysis
 
 
 def _dose(spec: DidAnalysis, frame: pd.DataFrame, time: str) -> np.ndarray:

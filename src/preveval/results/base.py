@@ -1,8 +1,10 @@
-"""Frozen, plain results shared by every method.
+"""Frozen, plain records shared by every design family.
 
-A method returns one of the ``XxxResult`` records here; contribution analysis, evidence
-rating and the pack writers only read these records. ``to_dict`` gives the JSON form of the
-public contract (plain numbers; NaN and infinities become ``null``).
+:class:`Estimate`, :class:`Ratio`, :class:`Diagnostic`, :class:`Prevented` and the common
+part of every analysis result, :class:`AnalysisResult`; ``to_plain`` gives the JSON form of
+the public contract (plain numbers; NaN and infinities become ``null``). Quantiles come from
+:mod:`scipy.special` (the same functions scipy.stats calls), so importing the records stays
+cheap.
 """
 
 from __future__ import annotations
@@ -13,10 +15,21 @@ from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
-from scipy import stats
+from scipy import special
 
 Scale = Literal["log", "difference"]
 Status = Literal["pass", "fail", "inconclusive", "not_applicable"]
+
+
+def quantile(prob: float, df: float | None = None) -> float:
+    """Quantile of the standard normal (``df`` None) or of Student t with ``df`` degrees of freedom."""
+    return float(special.ndtri(prob) if df is None else special.stdtrit(df, prob))
+
+
+def two_sided_p(z: float, df: float | None = None) -> float:
+    """Two-sided p-value of a z (``df`` None) or t statistic."""
+    tail = special.ndtr(-abs(z)) if df is None else special.stdtr(df, -abs(z))
+    return float(2 * tail)
 
 
 @dataclass(frozen=True)
@@ -47,12 +60,11 @@ class Estimate:
         n: int | None = None,
     ) -> Estimate:
         """Build a Wald estimate: normal quantile, or Student t with ``df`` when given."""
-        dist = stats.norm if df is None else stats.t(df)
-        q = float(dist.ppf(0.5 + level / 2))
+        q = quantile(0.5 + level / 2, df)
         if not np.isfinite(std_error) or std_error <= 0:
             return cls(term, float(estimate), _num(std_error), None, None, None, n)
         z = estimate / std_error
-        p = float(2 * dist.sf(abs(z)))
+        p = two_sided_p(z, df)
         return cls(
             term,
             float(estimate),
@@ -85,6 +97,33 @@ class Ratio:
     estimate: float
     ci_low: float | None
     ci_high: float | None
+
+
+@dataclass(frozen=True)
+class Prevented:
+    """Events prevented over the post period: expected without the initiative minus observed.
+
+    ``total`` and its 95% interval ``ci_low``/``ci_high``, per year (``per_year``,
+    ``per_year_low``, ``per_year_high``) over ``years`` years; ``expected`` and ``observed``
+    event totals; ``interval`` says what the interval covers (``reps`` and ``seed`` of the
+    simulation behind it, 0 when there is none). Negative values mean more events than
+    expected. Shared by every design that turns an effect into events.
+    """
+
+    total: float
+    ci_low: float
+    ci_high: float
+    per_year: float
+    per_year_low: float
+    per_year_high: float
+    years: float
+    expected: float
+    observed: float
+    interval: str
+    reps: int
+    seed: int
+    #: Critical value the coefficient draws were scaled to (t or fixed-b; None: normal).
+    critical_value: float | None = None
 
 
 @dataclass(frozen=True)

@@ -19,6 +19,13 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from scipy import stats
+
+from preveval.errors import PrevevalError
+from preveval.methods.its.design import build_design
+from preveval.methods.its.fit import fit_core
+from preveval.methods.its.model import fit_its
+from preveval.spec.models import Indicator, ItsAnalysis
 
 __all__ = ["simulate_its"]
 
@@ -142,8 +149,8 @@ def coverage_study(
     ``hac`` sets ``errors: hac`` options. ``hac_lag`` and ``hac_prewhite`` go into the
     analysis spec. With ``hac_bandwidth`` or ``hac_critical`` (the published variant
     tables were measured this way) the replication is fitted by
-    :func:`~preveval.methods.its_fit.fit_core` on the design of
-    :func:`~preveval.methods.its_design.build_design` instead, and the interval is formed
+    :func:`~preveval.methods.its.fit.fit_core` on the design of
+    :func:`~preveval.methods.its.design.build_design` instead, and the interval is formed
     as :func:`fit_its` forms it (t with ``df_resid`` df when ``use_t``, else normal).
 
     Returns
@@ -155,10 +162,6 @@ def coverage_study(
         ``mean_q_level`` (mean critical value, CI half-width / SE), ``reps``,
         ``failed`` (replications that could not be fitted), ``hac`` (the options).
     """
-    from preveval.errors import PrevevalError
-    from preveval.methods.its import fit_its
-    from preveval.spec.models import Indicator, ItsAnalysis
-
     hac = dict(hac or {})
     core_opts: dict[str, Any] = {k: hac.pop(k) for k in ("hac_bandwidth", "hac_critical") if k in hac}
 
@@ -233,9 +236,6 @@ def prevented_coverage_study(
     over the post period (from the scenario's pre-intervention intercept and trend) minus
     the observed number. Replications, seeds and scenarios as :func:`coverage_study`.
     """
-    from preveval.methods.its import fit_its
-    from preveval.spec.models import Indicator, ItsAnalysis
-
     sc = dict(SCENARIOS[scenario])
     family = sc.pop("family")
     beta = sc["beta"]
@@ -270,11 +270,6 @@ def prevented_coverage_study(
 
 def _fit_core_estimates(spec: Any, d: pd.DataFrame, t0: int, core_opts: dict[str, Any]) -> dict[str, tuple]:
     """Estimate, SE and 95% CI per term from ``fit_core`` with extra options (as ``fit_its``)."""
-    from scipy import stats
-
-    from preveval.methods.its_design import build_design
-    from preveval.methods.its_fit import fit_core
-
     design = build_design(spec, d.sort_values("t").reset_index(drop=True), outcome="y", interventions={"": t0})
     m = design.fit_mask
     off = None if design.offset is None else design.offset[m]

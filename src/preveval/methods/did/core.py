@@ -1,11 +1,11 @@
-r"""Difference-in-differences: two-by-two, two-way fixed effects, event study, staggered.
+r"""The shared machinery of the difference-in-differences designs.
 
-:func:`fit_did` fits the design named in a :class:`~preveval.spec.models.DidAnalysis` to a
-checked frame and returns a :class:`DidResult`. Design matrices are built from validated
-column names with numpy (no formula strings). The estimation cores live in
-:mod:`preveval.inference.fixed_effects` (within estimator, PPML) and
-:mod:`preveval.inference.covariance` (classical, HC1, CR1); the event-study and
-Callaway–Sant'Anna designs in :mod:`preveval.methods.event_study`.
+Row selection and codes (:func:`prepare` -> :class:`Prepared`), the OLS / PPML core with
+absorbed fixed effects (:func:`fit_core`), Wald estimates, the wild cluster bootstraps of
+one coefficient (:func:`bootstrap_effect`) and the common part of every
+:class:`~preveval.results.did.DidResult` (:func:`assemble`). The estimation cores live in
+:mod:`preveval.inference.fixed_effects`, :mod:`preveval.inference.ppml` and
+:mod:`preveval.inference.covariance`; each design in its own module of this family.
 
 Inference conventions (``docs/did.md``):
 
@@ -27,124 +27,29 @@ import numpy as np
 import pandas as pd
 
 from preveval.errors import EstimationError
-from preveval.inference.fixed_effects import FeFit, fe_codes, fit_feols, n_levels
+from preveval.inference.fe_structure import fe_codes, n_levels
+from preveval.inference.fixed_effects import FeFit, fit_feols
 from preveval.inference.ppml import fit_fepois
-from preveval.results import AnalysisResult, Diagnostic, Estimate, Ratio, not_json
+from preveval.results.base import Estimate
+from preveval.results.did import BootstrapSummary, DidResult
 from preveval.spec.models import DidAnalysis
 
 __all__ = [
-    "BootstrapSummary",
-    "DidResult",
-    "EventTimeEstimate",
-    "GroupTimeEstimate",
-    "PretrendTest",
-    "fit_did",
+    "STAGGERED_WARNING",
+    "Prepared",
+    "RawDesign",
+    "assemble",
+    "bootstrap_effect",
+    "coefficients",
+    "df_for",
+    "first_treatment",
+    "fit_core",
     "period_ordinals",
+    "prepare",
+    "se_text",
 ]
 
 VCOV_OF_INFERENCE = {"classical": "classical", "robust": "HC1", "cluster": "CR1", "wild_bootstrap": "CR1"}
-
-
-# ----------------------------------------------------------------------------- records
-
-
-@dataclass(frozen=True)
-class EventTimeEstimate:
-    """One event-study coefficient: effect ``rel_time`` periods after first treatment.
-
-    ``binned`` marks an endpoint bin (all relative times at or beyond it); the reference
-    period (-1) is reported with estimate 0 and ``reference=True``.
-    """
-
-    rel_time: int
-    estimate: float
-    std_error: float | None
-    ci_low: float | None
-    ci_high: float | None
-    p_value: float | None
-    n_treated: int
-    binned: bool = False
-    reference: bool = False
-
-
-@dataclass(frozen=True)
-class GroupTimeEstimate:
-    """A Callaway–Sant'Anna group-time ATT(g, t) (``group`` = first treated period)."""
-
-    group: int
-    time: int
-    estimate: float
-    std_error: float | None
-    n_treated: int
-    n_control: int
-    #: The cohort's first treated period and the period, as written in the data.
-    group_label: str = ""
-    time_label: str = ""
-
-
-@dataclass(frozen=True)
-class PretrendTest(Diagnostic):
-    """Joint Wald test that all event-study leads are zero.
-
-    ``statistic`` is the F statistic (``distribution="F"``, denominator ``df_denom``) or
-    the chi-squared statistic (``distribution="chi2"``).
-    """
-
-    distribution: str = "F"
-    df_num: int | None = None
-    df_denom: float | None = None
-    leads: tuple[int, ...] = ()
-
-
-@dataclass(frozen=True)
-class BootstrapSummary:
-    """Wild cluster bootstrap results used for the headline p-value and interval."""
-
-    p_value: float
-    ci_low: float
-    ci_high: float
-    t_stat: float
-    reps: int
-    weights_type: str
-
-
-@dataclass(frozen=True)
-class DidResult(AnalysisResult):
-    """Result of a difference-in-differences analysis.
-
-    ``effect`` is the average treatment effect on the treated (term ``att``); on the log
-    scale for Poisson, with ``ratio``/``rate_ratio`` its exponential. ``df_resid`` is the
-    t degrees of freedom of the intervals (``None`` when normal quantiles are used).
-    """
-
-    design: str = "twfe"
-    family: str = "gaussian"
-    inference: str = "cluster"
-    se_type: str = "CR1"
-    df_resid: float | None = None
-    n_clusters: int | None = None
-    n_units: int | None = None
-    n_periods: int | None = None
-    n_treated_units: int | None = None
-    n_treated_obs: int | None = None
-    staggered: bool = False
-    control: str | None = None
-    rate_ratio: Ratio | None = None
-    pretrend_test: PretrendTest | None = None
-    bootstrap: BootstrapSummary | None = None
-    description: str = ""
-    event_study: tuple[EventTimeEstimate, ...] = not_json(default=())
-    group_time: tuple[GroupTimeEstimate, ...] = not_json(default=())
-
-    def event_study_table(self) -> pd.DataFrame:
-        """Event-study coefficients as a tidy frame (one row per relative period)."""
-        cols = [f for f in EventTimeEstimate.__dataclass_fields__]
-        return pd.DataFrame([vars(e) for e in self.event_study], columns=cols)
-
-    def group_time_table(self) -> pd.DataFrame:
-        """Group-time ATTs (staggered design) as a tidy frame."""
-        cols = [f for f in GroupTimeEstimate.__dataclass_fields__]
-        return pd.DataFrame([vars(e) for e in self.group_time], columns=cols)
 
 
 # ------------------------------------------------------------------------ preparation
@@ -365,37 +270,6 @@ def assemble(
     )
 
 
-# ---------------------------------------------------------------------------- designs
-
-
-def _two_by_two(spec: DidAnalysis, p: Prepared) -> DidResult:
-    assert spec.group is not None and spec.post is not None
-    g = pd.to_numeric(p.frame[spec.group]).to_numpy(dtype=np.float64)
-    post = pd.to_numeric(p.frame[spec.post]).to_numpy(dtype=np.float64)
-    if not ((g > 0) & (post > 0)).any():
-        raise EstimationError("no treated observations: no row has group = 1 and post = 1")
-    X = np.column_stack([np.ones_like(g), g, post, g * post, p.covariates])
-    names = ["(intercept)", spec.group, spec.post, "att", *p.covariate_names]
-    fit = fit_core(spec, p, X, names, [], ("att", spec.group, spec.post))
-    coefs = coefficients(fit)
-    effect = coefs[fit.index("att")]
-    boot = None
-    if spec.inference == "wild_bootstrap":
-        effect, boot = bootstrap_effect(spec, fit, "att", effect, p.warnings, p, RawDesign(X, tuple(names), ()))
-    link = "log E[y]" if spec.family == "poisson" else "y"
-    desc = (
-        f"Two-by-two difference-in-differences: {link} = a + b*{spec.group} + c*{spec.post} "
-        f"+ att*{spec.group}*{spec.post}{' + covariates' if p.covariate_names else ''}; "
-        f"{_se_text(fit, spec)}."
-    )
-    treated = (g * post > 0)[fit.keep]
-    return assemble(
-        spec, p, fit, effect, coefs, desc, bootstrap=boot,
-        n_treated_obs=int(treated.sum()),
-        n_treated_units=None if p.unit is None else n_levels(p.unit[fit.keep][treated]),
-    )
-
-
 def first_treatment(unit: np.ndarray, time: np.ndarray, treated: np.ndarray) -> np.ndarray:
     """First treated period of each unit code (NaN for never-treated units)."""
     n_units = int(unit.max()) + 1
@@ -413,45 +287,7 @@ STAGGERED_WARNING = (
 )
 
 
-def _twfe(spec: DidAnalysis, p: Prepared) -> DidResult:
-    assert spec.treatment is not None
-    if p.unit is None:
-        raise EstimationError("a two-way fixed-effects design needs a unit column (data.unit)")
-    d = pd.to_numeric(p.frame[spec.treatment]).to_numpy(dtype=np.float64)
-    if not (d != 0).any():
-        raise EstimationError(f"no treated observations: '{spec.treatment}' is 0 everywhere")
-    X = np.column_stack([d, p.covariates])
-    names = ["att", *p.covariate_names]
-    fe = [p.unit, fe_codes(p.time), *p.extra_fe]
-    fit = fit_core(spec, p, X, names, fe, ("att",))
-    first = first_treatment(p.unit, p.time, d != 0)
-    cohorts = np.unique(first[~np.isnan(first)])
-    staggered = cohorts.shape[0] > 1
-    if staggered:
-        p.warnings.append(STAGGERED_WARNING)
-    coefs = coefficients(fit)
-    effect = coefs[fit.index("att")]
-    boot = None
-    if spec.inference == "wild_bootstrap":
-        effect, boot = bootstrap_effect(spec, fit, "att", effect, p.warnings, p, RawDesign(X, tuple(names), tuple(fe)))
-    dose = not np.isin(d, (0.0, 1.0)).all()
-    link = "log E[y_it]" if spec.family == "poisson" else "y_it"
-    desc = (
-        f"Two-way fixed effects: {link} = unit_i + period_t"
-        f"{''.join(' + ' + c for c in spec.fixed_effects)} + att*{spec.treatment}_it"
-        f"{' + covariates' if p.covariate_names else ''}"
-        f"{' (dose: att is the effect of one unit of treatment)' if dose else ''}; "
-        f"{_se_text(fit, spec)}."
-    )
-    keep = fit.keep
-    tr = (d != 0)[keep]
-    return assemble(
-        spec, p, fit, effect, coefs, desc, bootstrap=boot, staggered=staggered,
-        n_treated_obs=int(tr.sum()), n_treated_units=n_levels(p.unit[keep][tr]),
-    )
-
-
-def _se_text(fit: FeFit, spec: DidAnalysis) -> str:
+def se_text(fit: FeFit, spec: DidAnalysis) -> str:
     dist = "normal" if fit.family == "poisson" else f"t({fit.cov.df_resid:g})"
     text = {
         "classical": "classical (homoskedastic) standard errors",
@@ -464,52 +300,3 @@ def _se_text(fit: FeFit, spec: DidAnalysis) -> str:
     if spec.inference == "wild_bootstrap":
         return text + "; p-value and 95% interval from the wild cluster restricted bootstrap"
     return text + f", 95% Wald intervals with {dist} quantiles"
-
-
-def fit_did(spec: DidAnalysis, frame: pd.DataFrame, *, outcome: str, unit: str | None, time: str) -> DidResult:
-    r"""Fit a difference-in-differences analysis.
-
-    Estimand: the average treatment effect on the treated (ATT), ``effect.term == "att"``.
-
-    * ``two_by_two``: :math:`y_i = a + b G_i + c P_i + \tau G_i P_i + x_i'\gamma + e_i`,
-      :math:`\tau` = ATT (Card & Krueger 1994; Angrist & Pischke 2009, eq. 5.2.3);
-    * ``twfe``: :math:`y_{it} = \alpha_i + \lambda_t + \tau D_{it} + x_{it}'\gamma + e_{it}`
-      (``D`` 0/1 or a dose);
-    * ``event_study``: relative-time leads and lags with unit and period fixed effects,
-      reference period :math:`-1`, headline :math:`\tau` = treated-observation-weighted
-      average of the lags :math:`\ge 0` (:mod:`preveval.methods.event_study`);
-    * ``staggered``: Callaway & Sant'Anna (2021) group-time ATTs aggregated to one ATT.
-
-    ``family: poisson`` replaces the linear model by PPML, :math:`E[y] = \exp(\cdot)`, with
-    the effect on the log scale. ``frame`` must have passed the data checks; ``time``
-    holds integer period ordinals or pandas Periods.
-
-    Parameters
-    ----------
-    spec : DidAnalysis
-        The analysis.
-    frame : pandas.DataFrame
-        Checked data; it is not modified.
-    outcome, unit, time : str
-        Column of the indicator, of the unit (``None`` for repeated cross-sections) and of
-        the period.
-
-    Returns
-    -------
-    DidResult
-
-    Raises
-    ------
-    EstimationError
-        No treated units, or the effect is not identified (collinear design).
-    """
-    p = prepare(spec, frame, outcome, unit, time)
-    if spec.design == "two_by_two":
-        return _two_by_two(spec, p)
-    if spec.design == "twfe":
-        return _twfe(spec, p)
-    from preveval.methods import event_study
-
-    if spec.design == "event_study":
-        return event_study.fit_event_study_design(spec, p)
-    return event_study.fit_staggered_design(spec, p)

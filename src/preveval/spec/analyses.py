@@ -1,0 +1,217 @@
+"""Models of the analyses in an evaluation file, one per design family, discriminated by ``method``."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import ConfigDict, Field, field_validator, model_validator
+
+from preveval.spec.base import Column, Ident, Model, PeriodText, period_text, unit_names
+
+__all__ = ["Analysis", "DidAnalysis", "ItsAnalysis", "ItsComparison", "Seasonality"]
+
+
+class Seasonality(Model):
+    """Seasonal adjustment for ITS: Fourier terms or period dummies."""
+
+    type: Literal["fourier", "dummies"]
+    period: float = Field(gt=1, description="Length of the seasonal cycle in periods (12 for months)")
+    harmonics: int = Field(2, ge=1, le=26, description="Number of sine/cosine pairs (fourier only)")
+
+    @model_validator(mode="after")
+    def _check(self) -> Seasonality:
+        if self.type == "dummies" and float(self.period) != int(self.period):
+            raise ValueError("dummies need a whole-number period")
+        if self.type == "fourier" and 2 * self.harmonics > self.period:
+            raise ValueError("harmonics must be at most period / 2")
+        return self
+
+
+class ItsComparison(Model):
+    """The comparison series of a controlled ITS: other units of the panel, or a control outcome.
+
+    Give exactly one of ``units`` (units of the panel, aggregated like the treated series)
+    or ``column`` (a control outcome in the same data, e.g. casualties in an age group the
+    initiative does not reach).
+    """
+
+    units: tuple[str, ...] | None = None
+    column: Column | None = None
+
+    _v_units = field_validator("units", mode="before")(unit_names)
+
+    @model_validator(mode="after")
+    def _one(self) -> ItsComparison:
+        if (self.units is None) == (self.column is None):
+            raise ValueError("give exactly one of 'units' (comparison units) or 'column' (a control outcome)")
+        if self.units is not None and not self.units:
+            raise ValueError("'units' is empty")
+        return self
+
+
+class ItsAnalysis(Model):
+    """Interrupted time series regression (segmented regression)."""
+
+    id: Ident = Field(description="Id of the analysis (key in results.json)")
+    method: Literal["its"] = Field(description="its: interrupted time series")
+    indicator: Ident = Field(description="Id of the indicator analysed")
+    intervention: PeriodText | None = Field(
+        None, description="First period in which the initiative is active, e.g. 2016-04")
+    interventions: dict[Ident, PeriodText] | None = Field(
+        None, description="Several interventions instead of one: a map id: first active period")
+    impact: Literal["level", "slope", "level_and_slope"] = Field(
+        "level_and_slope", description="Which changes to estimate: an immediate level change, a slope change, or both")
+    family: Literal["gaussian", "poisson", "quasipoisson", "negative_binomial"] = Field(
+        "quasipoisson", description="Model family; count families use a log link and give rate ratios")
+    offset: Column | None = Field(
+        None, description="Exposure column (e.g. population): log offset for counts, rate for gaussian")
+    seasonality: Seasonality | Literal["none"] | None = Field(
+        None, description="fourier or dummies seasonality; none (the default) for no seasonal terms")
+    covariates: tuple[Column, ...] = Field((), description="Extra numeric columns adjusted for")
+    units: tuple[str, ...] | None = Field(
+        None, description="For panel data: which units to sum into the series (default: all)"
+    )
+    aggregate: Literal["sum", "mean"] = "sum"
+    # --- added for ITS phase 2 (methods/its*.py); defaults match R glm / statsmodels
+    transform: Literal["none", "log"] = Field(
+        "none", description="gaussian only: model log(outcome) (or log rate); effects become ratios"
+    )
+    errors: Literal["ols", "hac", "ar"] = Field(
+        "ols", description="ols: model-based SEs; hac: Newey-West; ar: AR(p) errors (gaussian only)"
+    )
+    hac_lag: int | None = Field(None, ge=0, le=520, description="Newey-West lag (overrides hac_bandwidth)")
+    hac_prewhite: bool = Field(True, description="VAR(1) prewhitening of the scores before Newey-West (R sandwich::NeweyWest default)")
+    hac_bandwidth: Literal["llsw", "newey_west_1994"] = Field(
+        "llsw",
+        description="Newey-West lag rule: llsw (S = 1.3 sqrt(n), lag S - 1; Lazarus et al. 2018) or newey_west_1994 (floor(4(n/100)^(2/9)))",
+    )
+    hac_critical: Literal["fixed_b", "kiefer_vogelsang", "standard"] = Field(
+        "fixed_b",
+        description="Critical values under errors: hac: fixed_b (simulated for the design), kiefer_vogelsang (2005 polynomial) or standard (t / normal)",
+    )
+    ar_order: int = Field(1, ge=1, le=12, description="Order p of the AR(p) errors when errors: ar")
+    phase_in: int = Field(0, ge=0, le=520, description="Periods from the intervention left out of the fit")
+    lag: int = Field(0, ge=0, le=520, description="Periods after the intervention before the effect starts")
+    comparison: ItsComparison | None = Field(None, description="Controlled ITS: the comparison series")
+    estimator: Literal["segmented", "structural"] = Field(
+        "segmented", description="segmented regression, or a structural time-series model (UnobservedComponents)"
+    )
+    structural_trend: Literal["local_level", "local_level_drift", "local_linear_trend"] = Field(
+        "local_level_drift",
+        description="estimator: structural: random-walk level (+ fixed drift, or + random slope) with an irregular term",
+    )
+    rate_per: float = Field(100_000.0, gt=0, description="Rates are shown per this many of the offset/exposure")
+    sensitivity: bool = Field(True, description="Re-fit under alternative specifications and placebo dates")
+    reps: int = Field(5000, ge=100, le=1_000_000, description="Simulation draws for prevented events")
+    seed: int = 20240101
+    prevented_interval: Literal["prediction", "mean"] = Field(
+        "prediction",
+        description="prediction: the interval includes the counts' own noise; mean: coefficient uncertainty only",
+    )
+
+    _v_int = field_validator("intervention", mode="before")(period_text)
+
+    @field_validator("interventions", mode="before")
+    @classmethod
+    def _v_ints(cls, v: object) -> object:
+        if isinstance(v, dict):
+            return {k: period_text(x) for k, x in v.items()}
+        return v
+
+    _v_units = field_validator("units", mode="before")(unit_names)
+
+    @model_validator(mode="after")
+    def _one_kind(self) -> ItsAnalysis:
+        if (self.intervention is None) == (self.interventions is None):
+            raise ValueError("give exactly one of 'intervention' (a period) or 'interventions' (a map id: period)")
+        if self.interventions is not None and not self.interventions:
+            raise ValueError("'interventions' is empty")
+        if self.transform == "log" and self.family != "gaussian":
+            raise ValueError("transform: log is for family: gaussian (count families already use a log link)")
+        if self.errors == "ar" and self.family != "gaussian":
+            raise ValueError("errors: ar needs family: gaussian; use errors: hac for count families")
+        if self.comparison is not None and self.estimator == "structural":
+            raise ValueError("a comparison series needs estimator: segmented")
+        return self
+
+    def intervention_map(self) -> dict[str, str]:
+        """Interventions as an ordered ``{id: period}`` map (``""`` for a single one)."""
+        if self.interventions is not None:
+            return dict(self.interventions)
+        assert self.intervention is not None
+        return {"": self.intervention}
+
+
+class DidAnalysis(Model):
+    """Difference-in-differences: two-by-two, TWFE, event study or staggered."""
+
+    id: Ident = Field(description="Id of the analysis (key in results.json)")
+    method: Literal["did"] = Field(description="did: difference-in-differences")
+    indicator: Ident = Field(description="Id of the indicator analysed")
+    design: Literal["two_by_two", "twfe", "event_study", "staggered"] = Field(
+        "twfe", description="two_by_two (group x post), twfe (unit and period fixed effects), event_study, "
+        "or staggered (Callaway & Sant'Anna)")
+    treatment: Column | None = Field(None, description="twfe: 0/1 (or dose) column, treated in this unit and period")
+    group: Column | None = Field(None, description="two_by_two: 0/1 column, 1 for the treated group")
+    post: Column | None = Field(None, description="two_by_two: 0/1 column, 1 after the start")
+    first_treated: Column | None = Field(
+        None, description="event_study, staggered: column with the first treated period; empty = never treated")
+    weights: Column | None = Field(None, description="Regression weights (e.g. population)")
+    offset: Column | None = Field(
+        None,
+        description="Exposure (e.g. population): log offset for poisson; for gaussian the outcome "
+        "becomes a rate per rate_per of the exposure",
+    )
+    rate_per: float = Field(100_000.0, gt=0, description="Gaussian with an offset: rate per this many")
+    cluster: Column | None = Field(None, description="Cluster column for standard errors (default: the unit column)")
+    inference: Literal["classical", "robust", "cluster", "wild_bootstrap"] = Field(
+        "cluster", description="Standard errors: classical, robust (HC1), cluster (CR1, as Stata/fixest) or "
+        "wild_bootstrap (wild cluster restricted bootstrap, for few clusters)")
+    family: Literal["gaussian", "poisson"] = Field(
+        "gaussian", description="gaussian (linear) or poisson (PPML, for counts; effect as a rate ratio)")
+    covariates: tuple[Column, ...] = Field((), description="Extra numeric columns adjusted for")
+    fixed_effects: tuple[Column, ...] = Field((), description="Extra fixed effects beyond unit and time")
+    control: Literal["never_treated", "not_yet_treated"] = Field(
+        "never_treated", description="staggered: comparison units (as R did::att_gt control_group)")
+    cs_method: Literal["dr", "reg"] = Field(
+        "dr",
+        description=(
+            "staggered with covariates: doubly robust (dr, Sant'Anna & Zhao 2020) or outcome "
+            "regression (reg) for each group-time cell (as R did::att_gt est_method)"
+        ),
+    )
+    leads: int = Field(4, ge=1, le=60, description="Event study: periods before treatment shown")
+    lags: int = Field(6, ge=0, le=120, description="Event study: periods after treatment shown")
+    bin_endpoints: bool = Field(True, description="Event study: pool periods beyond the leads/lags window into the end bins")
+    event_bin: int = Field(
+        1, ge=1, le=366,
+        description="Event study: width of the event-time bins in periods (e.g. 12 for years with monthly data); "
+        "leads and lags count bins, and bin -1 is the reference",
+    )
+    reps: int = Field(9999, ge=99, le=1_000_000, description="Wild bootstrap replications")
+    weights_type: Literal["rademacher", "webb", "auto"] = Field("auto", alias="bootstrap_weights")
+    seed: int = 20240101
+    placebo_indicators: tuple[Ident, ...] = Field(
+        (), description="Indicators the initiative should not change, re-fitted as placebo outcomes"
+    )
+    robustness: bool = Field(
+        True, description="Placebo dates in the pre-period, placebo outcomes, leave-one-unit-out and trends"
+    )
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+    @model_validator(mode="after")
+    def _columns_for_design(self) -> DidAnalysis:
+        need = {
+            "two_by_two": ("group", "post"),
+            "twfe": ("treatment",),
+            "event_study": ("first_treated",),
+            "staggered": ("first_treated",),
+        }[self.design]
+        missing = [n for n in need if getattr(self, n) is None]
+        if missing:
+            raise ValueError(f"design {self.design} needs {', '.join(missing)}")
+        return self
+
+
+Analysis = Annotated[ItsAnalysis | DidAnalysis, Field(discriminator="method")]
