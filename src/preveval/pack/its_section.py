@@ -143,7 +143,8 @@ def _details(result: ItsResult, spec: ItsAnalysis) -> list[str]:
         name = {"gaussian": "residual variance", "quasipoisson": "dispersion (Pearson chi-square / df)"}.get(result.family, "scale")
         d.append(f"Scale: {name} = {result.dispersion:.4g}.")
     if result.nb_alpha is not None:
-        d.append(f"Negative binomial dispersion alpha (ML) = {result.nb_alpha:.4g} (theta = {1 / result.nb_alpha:.4g}).")
+        theta = f"theta = {1 / result.nb_alpha:.4g}" if result.nb_alpha > 0 else "the Poisson boundary"
+        d.append(f"Negative binomial dispersion alpha (ML, profile likelihood) = {result.nb_alpha:.4g} ({theta}).")
     if result.ar_params:
         d.append("AR coefficients: " + ", ".join(f"{x:.3f}" for x in result.ar_params) + ".")
     if result.aic is not None:

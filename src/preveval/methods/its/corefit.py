@@ -53,3 +53,5 @@ class CoreFit:
     #: Under ``errors: hac``, what :func:`contrast_critical_value` needs to give the
     #: reference distribution of any linear combination of the coefficients.
     hac_settings: dict[str, Any] | None = None
+    #: Plain-English notes about the fit (e.g. a negative binomial dispersion at its boundary).
+    notes: tuple[str, ...] = ()

@@ -8,8 +8,9 @@ poisson                   GLM, log link, scale 1; normal-quantile Wald CIs
 quasipoisson              Poisson GLM, scale :math:`\phi = X^2_{\mathrm{Pearson}} / (n-k)`
                           (R's ``quasipoisson``); SEs multiplied by :math:`\sqrt\phi`
 negative_binomial         NB2, :math:`\mathrm{Var} = \mu + \alpha\mu^2`, :math:`\alpha` by ML
-                          (statsmodels ``NegativeBinomial``); coefficients and SEs from the
-                          GLM with :math:`\alpha` fixed at its MLE, as R's ``MASS::glm.nb``
+                          (profile likelihood, :mod:`~preveval.methods.its.negbin`);
+                          coefficients and SEs from the GLM with :math:`\alpha` fixed at its
+                          MLE, as R's ``MASS::glm.nb``
 ========================  ===================================================================
 
 ``errors: hac`` replaces the covariance by Newey–West (:mod:`preveval.inference.hac`) with
@@ -27,13 +28,10 @@ bias of the autocorrelation estimate that makes ML-based intervals too narrow.
 
 from __future__ import annotations
 
-import warnings
 from typing import Any
 
 import numpy as np
 import statsmodels.api as sm
-from scipy import stats
-from statsmodels.tools.sm_exceptions import ConvergenceWarning, HessianInversionWarning
 
 from preveval.errors import EstimationError
 from preveval.inference.hac import (
@@ -43,42 +41,17 @@ from preveval.inference.hac import (
 )
 from preveval.methods.its.corefit import CoreFit, HacBandwidth, HacCritical
 from preveval.methods.its.hac import Inference, hac_inference
+from preveval.methods.its.negbin import nb_dispersion
 
 __all__ = ["ar_whiten", "fit_core"]
 
 
 def _glm_family(family: str, alpha: float | None) -> sm.families.Family:
-    if family == "negative_binomial":
+    if family == "negative_binomial" and alpha:
         return sm.families.NegativeBinomial(alpha=alpha)
     if family == "gaussian":
         return sm.families.Gaussian()
     return sm.families.Poisson()
-
-
-def _nb_alpha(y: np.ndarray, X: np.ndarray, offset: np.ndarray | None, start: np.ndarray) -> tuple[float, float]:
-    r"""ML estimate of the NB2 dispersion and the log-likelihood (statsmodels discrete NB).
-
-    ``start`` holds the Poisson estimates. When the score for the dispersion at zero,
-    :math:`\sum_i [(y_i - \mu_i)^2 - y_i]`, is not positive, the likelihood is largest at
-    the boundary (no overdispersion; Cameron & Trivedi 2013, sec. 3.4): the fit is then
-    Poisson and the optimiser, which would crawl towards zero, is not run.
-    """
-    mu = np.exp(X @ start + (0.0 if offset is None else offset))
-    if float(np.sum((y - mu) ** 2 - y)) <= 0:
-        llf = float(np.sum(stats.poisson.logpmf(y, mu)))
-        return 1e-8, llf
-    mod = sm.NegativeBinomial(y, X, loglike_method="nb2", offset=offset)
-    sp = np.append(start, 0.1)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        warnings.simplefilter("ignore", RuntimeWarning)
-        warnings.simplefilter("ignore", HessianInversionWarning)
-        res = mod.fit(start_params=sp, method="bfgs", maxiter=2000, disp=0, gtol=1e-10)
-        res = mod.fit(start_params=res.params, method="newton", maxiter=200, disp=0)
-    alpha = float(res.params[-1])
-    if not np.isfinite(alpha) or alpha <= 1e-8:
-        alpha = 1e-8
-    return alpha, float(res.llf)
 
 
 def _check_rank(X: np.ndarray, terms: tuple[str, ...]) -> None:
@@ -153,6 +126,7 @@ def fit_core(
         return _fit_ar(y, X, ar_order, blocks)
     alpha = None
     nb_llf = None
+    notes: tuple[str, ...] = ()
     aic: float | None
     if family == "gaussian":
         res = sm.OLS(y, X).fit()
@@ -169,7 +143,9 @@ def fit_core(
     else:
         start = sm.GLM(y, X, family=sm.families.Poisson(), offset=offset).fit()
         if family == "negative_binomial":
-            alpha, nb_llf = _nb_alpha(y, X, offset, start.params)
+            nb = nb_dispersion(y, X, offset, start.params)
+            alpha, nb_llf = nb.alpha, nb.llf
+            notes += ((nb.note,) if nb.note else ())
         fam = _glm_family(family, alpha)
         res = sm.GLM(y, X, family=fam, offset=offset).fit(
             start_params=start.params, scale="X2" if family == "quasipoisson" else 1.0, tol=1e-12, maxiter=200
@@ -246,6 +222,7 @@ def fit_core(
         p_values=inference.p_values,
         ci_label=inference.label,
         hac_settings=hac_settings,
+        notes=notes,
     )
 
 

@@ -240,6 +240,7 @@ def fit_its(
     n_pre = int((t_tr < interventions[first]).sum())
     n_post = int((t_tr >= design.starts[first]).sum())
     diags, warns, resid_table, acf_table = diagnose(spec, design, core, table, ppy=ppy)
+    warns = [*core.notes, *warns]
     result = ItsResult(
         id=spec.id,
         method="its",

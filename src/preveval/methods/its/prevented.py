@@ -107,7 +107,8 @@ def prevented_events(spec: ItsAnalysis, design: ItsDesign, core: CoreFit, *, ppy
     mu = mean_of(betas)  # (n_post, reps)
     if spec.prevented_interval == "prediction":
         mu = np.clip(mu, 0, None) if design.link == "log" else mu
-        if spec.family == "poisson" or (spec.family == "quasipoisson" and core.dispersion <= 1):
+        if (spec.family == "poisson" or (spec.family == "quasipoisson" and core.dispersion <= 1)
+                or (spec.family == "negative_binomial" and not core.alpha)):
             draws = rng.poisson(mu)
         elif spec.family == "quasipoisson":
             phi = core.dispersion
