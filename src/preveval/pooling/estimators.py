@@ -55,8 +55,9 @@ __all__ = [
     "wls",
 ]
 
-REML_TOL = 1e-10
-REML_MAX_ITER = 1000
+REML_TOL = 1e-10  # stop Fisher scoring when tau^2 changes by less
+REML_MAX_ITER = 100  # as metafor's maxiter; then Brent's method on the REML equation
+LL_TOL = 1e-12  # relative: a restricted log-likelihood this much lower counts as lower
 
 
 @dataclass(frozen=True)
@@ -178,36 +179,64 @@ def _tau2_he(y: np.ndarray, v: np.ndarray, X: np.ndarray) -> float:
     return (float(resid @ resid) - float(np.sum((1 - np.diag(H)) * v))) / (k - p)
 
 
+def _reml_score(y: np.ndarray, v: np.ndarray, X: np.ndarray, tau2: float) -> tuple[float, np.ndarray]:
+    r"""Twice the derivative of the restricted log-likelihood, :math:`y^\top PPy - \mathrm{tr}(P)`,
+    and :math:`P`."""
+    P = _p_matrix(v, X, tau2)
+    py = P @ y
+    return float(py @ py) - float(np.trace(P)), P
+
+
+def _fisher_scoring(y: np.ndarray, v: np.ndarray, X: np.ndarray) -> float | None:
+    """metafor's REML iterations; None when they do not settle within REML_MAX_ITER."""
+    t = max(0.0, _tau2_he(y, v, X))
+    for _ in range(REML_MAX_ITER):
+        score, P = _reml_score(y, v, X, t)
+        if t == 0.0 and score <= 0:
+            return t
+        adj = score / float(np.sum(P * P))
+        while t + adj < 0:
+            adj /= 2
+        t_new = t + adj
+        if abs(t_new - t) < REML_TOL:
+            return t_new
+        t = t_new
+    return None
+
+
+def _score_root(y: np.ndarray, v: np.ndarray, X: np.ndarray) -> float:
+    r"""The root of the REML score on :math:`[0, \infty)` by Brent's method (0 when the score
+    is not positive at 0)."""
+    if _reml_score(y, v, X, 0.0)[0] <= 0:
+        return 0.0
+    hi = max(1.0, 10 * float(np.max(v)))
+    while _reml_score(y, v, X, hi)[0] > 0:
+        hi *= 10
+    return float(optimize.brentq(lambda t: _reml_score(y, v, X, t)[0], 0.0, hi, xtol=1e-14,
+                                 rtol=4 * np.finfo(float).eps, maxiter=500))
+
+
 def _tau2_reml(y: np.ndarray, v: np.ndarray, X: np.ndarray) -> Tau2:
     r"""Restricted maximum likelihood by Fisher scoring (Viechtbauer 2005, eq. 19):
 
     .. math:: \tau^2_{(m+1)} = \tau^2_{(m)} + \frac{y^\top P P y - \mathrm{tr}(P)}{\mathrm{tr}(P P)},
 
     from the Hedges estimate (truncated at 0), halving a step that would leave
-    :math:`[0, \infty)`, until the change is below 1e-10; then, as metafor, 0 is taken
-    when the restricted likelihood is higher there. Standard error
-    :math:`\sqrt{2 / \mathrm{tr}(P P)}` (inverse Fisher information).
+    :math:`[0, \infty)`, until the change is below 1e-10 (metafor's iterations; metafor
+    stops at 1e-5). Plain Fisher scoring can oscillate without settling when the expected
+    information is far below the observed curvature (metafor then stops with "did not
+    converge" and suggests a step adjustment); after REML_MAX_ITER steps the REML
+    equation :math:`y^\top PPy = \mathrm{tr}(P)` is instead solved by Brent's method, with
+    a note. Then, as metafor, 0 is taken when the restricted likelihood is higher there.
+    Standard error :math:`\sqrt{2 / \mathrm{tr}(P P)}` (inverse Fisher information).
     """
-    t = max(0.0, _tau2_he(y, v, X))
     notes: list[str] = []
-    for _ in range(REML_MAX_ITER):
-        P = _p_matrix(v, X, t)
-        py = P @ y
-        score = float(py @ py) - float(np.trace(P))
-        if t == 0.0 and score <= 0:
-            break
-        adj = score / float(np.sum(P * P))
-        while t + adj < 0:
-            adj /= 2
-        t_new = t + adj
-        if abs(t_new - t) < REML_TOL:
-            t = t_new
-            break
-        t = t_new
-    else:
-        raise EstimationError(f"REML (Fisher scoring) did not converge in {REML_MAX_ITER} iterations; "
-                              "try method='PM' or method='DL'")
-    if t > 0 and _reml_loglik(y, v, X, 0.0) - _reml_loglik(y, v, X, t) > REML_TOL:
+    t = _fisher_scoring(y, v, X)
+    if t is None:
+        t = _score_root(y, v, X)
+        notes.append(f"REML Fisher scoring did not settle in {REML_MAX_ITER} steps; tau^2 solves the "
+                     "REML equation by Brent's method instead")
+    if t > 0 and _reml_loglik(y, v, X, 0.0) - _reml_loglik(y, v, X, t) > LL_TOL * (1 + abs(_reml_loglik(y, v, X, t))):
         notes.append("Fisher scoring stopped at a local maximum of the restricted likelihood; "
                      "tau^2 = 0 has a higher likelihood and is used")
         t = 0.0
