@@ -32,7 +32,8 @@ Optimiser (deterministic; documented because the outer problem is not convex):
   much noise; ours are exact.
 * Outer problem: :math:`V = |p| / \sum |p|` for unconstrained :math:`p \in \mathbb{R}^k`
   (the parametrisation of ``fn.V.R``), minimised by Nelder-Mead (scipy, adaptive
-  coefficients, ``fatol`` 1e-12) restarted from its own solution until a restart improves
+  coefficients, ``fatol`` 1e-12 on the loss, ``xatol`` 1e-6 on :math:`p` normalised to
+  sum one) restarted from its own solution until a restart improves
   the loss by less than 1e-10 relative (at most ``max_restarts`` restarts).
 * Starting values, the two of ``synth()``: equal weights :math:`1/k`, and the
   regression-based start, the diagonal of :math:`B B^\top` normalised to sum one, where
@@ -61,6 +62,7 @@ from .simplex import simplex_least_squares, simplex_weights_fast
 __all__ = ["AbadieFit", "OptimStart", "PredictorBalance", "fit_abadie", "standardise_predictors"]
 
 VOption = Literal["optimize", "identity"]
+XATOL = 1e-6  # Nelder-Mead simplex size on p (normalised to sum one at every restart)
 
 
 @dataclass(frozen=True)
@@ -234,7 +236,7 @@ def _minimise(problem: _Problem, start: np.ndarray, max_restarts: int, maxiter: 
     for _ in range(max_restarts + 1):
         res = minimize(
             problem.objective, p, method="Nelder-Mead",
-            options={"xatol": 1e-10, "fatol": 1e-12, "maxiter": maxiter,
+            options={"xatol": XATOL, "fatol": 1e-12, "maxiter": maxiter,
                      "maxfev": maxiter * 2, "adaptive": True},
         )
         converged = bool(res.success)
@@ -269,7 +271,7 @@ def fit_abadie(
     v: VOption | np.ndarray | list[float] = "optimize",
     predictor_names: tuple[str, ...] | list[str] | None = None,
     donor_names: tuple[str, ...] | list[str] | None = None,
-    max_restarts: int = 4,
+    max_restarts: int = 2,
     maxiter: int | None = None,
 ) -> AbadieFit:
     r"""Fit the synthetic control of one treated unit (``Synth::synth`` semantics).
@@ -290,7 +292,7 @@ def fit_abadie(
         a custom :math:`V` diagonal, normalised as ``abs(v) / sum(v)`` (``custom.v``).
         With one predictor :math:`V = 1` whatever is asked.
     predictor_names, donor_names : sequence of str, optional
-    max_restarts : int, default 4
+    max_restarts : int, default 2
         Nelder-Mead restarts per start.
     maxiter : int, optional
         Nelder-Mead iterations per run; default ``400 * k``.
