@@ -28,7 +28,7 @@ from .placebo import (
 )
 from .predictors import PredictorSpec, SynthMatrices, outcome_lag_predictors, synth_matrices
 from .sdid import SdidFit, SdidOptions, did_estimate, fit_sdid, sc_estimate
-from .sdid_se import SdidStdError, sdid_std_error
+from .sdid_se import SdidStdError, placebo_estimates, sdid_std_error
 from .simplex import SimplexSolution, simplex_kkt_residual, simplex_least_squares
 
 __all__ = [
@@ -52,6 +52,7 @@ __all__ = [
     "fit_sdid",
     "leave_one_out",
     "outcome_lag_predictors",
+    "placebo_estimates",
     "placebo_in_space",
     "placebo_in_time",
     "placebo_interval",

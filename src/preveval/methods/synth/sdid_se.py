@@ -25,6 +25,7 @@ agrees with ``synthdid``'s up to Monte Carlo error (about :math:`1/\sqrt{2B}` re
 from __future__ import annotations
 
 from dataclasses import dataclass
+from statistics import NormalDist
 from typing import Literal
 
 import numpy as np
@@ -32,7 +33,7 @@ import numpy as np
 from ...errors import EstimationError
 from .sdid import SdidFit, _design, collapsed_form, estimate_from_weights, fit_with_options, solve_weights
 
-__all__ = ["SdidStdError", "sdid_std_error"]
+__all__ = ["SdidStdError", "placebo_estimates", "sdid_std_error"]
 
 SeMethod = Literal["placebo", "jackknife", "bootstrap"]
 
@@ -65,15 +66,24 @@ def _normalise(w: np.ndarray) -> np.ndarray:
     return out
 
 
-def _placebo(fit: SdidFit, replications: int, rng: np.random.Generator) -> np.ndarray:
-    """Algorithm 4, vectorised: every replication's Frank-Wolfe runs in one batch."""
+def placebo_estimates(fit: SdidFit, permutations) -> np.ndarray:
+    """Placebo estimates (Algorithm 4) for given permutations of the control rows.
+
+    Row ``b`` of ``permutations`` (``(B, N_co)``, 0-based) orders the controls; its last
+    :math:`N_{tr}` entries become the pseudo-treated units and the refit runs on the
+    others, as ``theta(ind)`` in ``synthdid``'s ``placebo_se``. Every replication's
+    Frank-Wolfe runs in one batch.
+    """
     opts = fit.options
     n0, n1, t0 = fit.n_control, fit.n_treated, fit.t_pre
     if n0 <= n1:
         raise EstimationError(
             "synthetic DiD: the placebo standard error needs more controls than treated units "
             f"({n0} controls, {n1} treated)")
-    perms = np.stack([rng.permutation(n0) for _ in range(replications)])
+    perms = np.asarray(permutations, dtype=int)
+    if perms.ndim != 2 or perms.shape[1] != n0 or np.any(np.sort(perms, axis=1) != np.arange(n0)):
+        raise EstimationError(f"synthetic DiD: each permutation must reorder the {n0} control rows")
+    replications = perms.shape[0]
     m0 = n0 - n1
     ys = fit.y[:n0][perms]  # (B, n0, T): first m0 rows are controls, the rest pseudo-treated
     B = replications
@@ -171,14 +181,13 @@ def sdid_std_error(
     ----------
     Arkhangelsky et al. (2021), *AER* 111(12), sec. 5, Algorithms 2-4.
     """
-    from scipy.stats import norm
-
     if replications < 2:
         raise EstimationError("synthetic DiD: at least two replications are needed")
     rng = np.random.default_rng(seed)
     reason = None
     if method == "placebo":
-        est: np.ndarray | None = _placebo(fit, replications, rng)
+        perms = np.stack([rng.permutation(fit.n_control) for _ in range(replications)])
+        est: np.ndarray | None = placebo_estimates(fit, perms)
         b = replications
     elif method == "jackknife":
         est, reason = _jackknife(fit)
@@ -195,6 +204,6 @@ def sdid_std_error(
         se = float(np.sqrt((n - 1) / n * np.sum((est - est.mean()) ** 2)))
     else:
         se = float(np.sqrt(np.mean((est - est.mean()) ** 2)))
-    z = float(norm.ppf(0.5 + level / 2))
+    z = NormalDist().inv_cdf(0.5 + level / 2)
     return SdidStdError(method, se, b, est, seed if method != "jackknife" else None, level,
                         fit.att - z * se, fit.att + z * se)
