@@ -98,7 +98,7 @@ def main(argv=None) -> int:
     assert w_ours is not None and w_theirs is not None
     diff = np.abs(w_ours - w_theirs)
     print(f"{'donor':30s} {'preveval':>10s} {'pysyncon':>10s}")
-    for d, a, b in zip(donors, w_ours, w_theirs):
+    for d, a, b in zip(donors, w_ours, w_theirs, strict=True):
         if max(a, b) > 1e-4:
             print(f"{d:30s} {a:10.6f} {b:10.6f}")
     print(f"max |weight difference| = {diff.max():.2e} (tolerance {args.tol:g})")

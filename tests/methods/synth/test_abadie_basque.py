@@ -57,7 +57,7 @@ def test_predictor_matrix_matches_synth_dataprep(basque, basque_expected):
 
 
 def test_weights_match_the_published_ones(fit, basque_expected):
-    w = dict(zip(fit.donor_names, fit.weights))
+    w = dict(zip(fit.donor_names, fit.weights, strict=True))
     pub = basque_expected["published"]
     for region, value in pub["weights_4dp"].items():  # Abadie & Gardeazabal (2003)
         assert round(w[region], 4) == value
@@ -69,7 +69,7 @@ def test_weights_match_the_published_ones(fit, basque_expected):
 
 def test_weights_and_fit_against_synth_run(fit, basque_expected):
     r = basque_expected["synth_r"]
-    ours = dict(zip(fit.donor_names, fit.weights))
+    ours = dict(zip(fit.donor_names, fit.weights, strict=True))
     for region, value in r["weights"].items():
         assert abs(ours[region] - value) < 5e-5, region
     # our optimum is at least as good as Synth's (lower loss.v is better)

@@ -100,7 +100,7 @@ def test_leave_one_out_drops_each_positive_weight_donor(y):
     positive = [i + 1 for i in np.flatnonzero(main.weights > 0)]
     assert list(loo.dropped) == positive and loo.gaps.shape == (len(positive), 20)
     np.testing.assert_allclose(loo.base_gap, y[0] - y[1:].T @ main.weights, atol=1e-12)
-    for d, g in zip(loo.dropped, loo.gaps):
+    for d, g in zip(loo.dropped, loo.gaps, strict=True):
         pool = np.array([i for i in range(1, 20) if i != d])
         w = fit_abadie(y[0, :T0], y[pool, :T0].T, y[0, :T0], y[pool, :T0].T, v="identity").weights
         np.testing.assert_allclose(g, y[0] - y[pool].T @ w, atol=1e-10)

@@ -256,7 +256,7 @@ def _better(loss_a, w_a, loss_b, w_b) -> bool:
         return True
     if loss_b < loss_a - 1e-12 * scale:
         return False
-    for a, b in zip(w_a, w_b):
+    for a, b in zip(w_a, w_b, strict=True):
         if a != b:
             return bool(a < b)
     return False
@@ -400,11 +400,12 @@ def _optimise_v(problem: _Problem, k: int, max_restarts: int, maxiter: int):
     if best_drop is not None:
         run("drop-one", best_drop)
 
-    winner, w_win = None, None
-    for r in results:
+    winner = results[0]
+    w_win = problem.weights(winner.v, warm=False)
+    loss_win = problem.loss_v(w_win)
+    for r in results[1:]:
         w = problem.weights(r.v, warm=False)
         loss = problem.loss_v(w)
-        if winner is None or _better(loss, w, problem.loss_v(w_win), w_win):
-            winner, w_win = r, w
-    assert winner is not None
+        if _better(loss, w, loss_win, w_win):
+            winner, w_win, loss_win = r, w, loss
     return winner.v, winner.converged, results

@@ -31,7 +31,7 @@ import numpy as np
 
 from ...errors import EstimationError
 from .abadie import fit_abadie
-from .sdid import fit_sdid
+from .sdid import Estimator, fit_sdid
 
 __all__ = [
     "Fitter", "LeaveOneOut", "PlaceboInSpace", "PlaceboInTime", "PlaceboInterval",
@@ -201,7 +201,7 @@ def placebo_in_space(y, t0: int, fitter: Fitter, *, treated: int = 0,
         gaps[k] = _gap(y, fitter, int(d), donors[donors != d], t0)
     pre = np.array([_rmspe(g[:t0]) for g in gaps])
     post = np.array([_rmspe(g[t0:]) for g in gaps])
-    ratio = np.array([_ratio(a, b) for a, b in zip(pre, post)])
+    ratio = np.array([_ratio(a, b) for a, b in zip(pre, post, strict=True)])
     r1 = ratio[0]
     if np.isnan(r1):
         raise EstimationError("placebo: the treated unit's RMSPE ratio is undefined (zero gaps throughout)")
@@ -291,30 +291,30 @@ def placebo_interval(result: PlaceboInSpace, level: float = 0.95) -> PlaceboInte
     alpha = 1.0 - level
     m = int(np.floor(alpha * n + 1e-9))
     attained = 1.0 - m / n
-    common = dict(level=level, attained_level=attained, estimate_mean=gbar,
-                  estimate_sum=gbar * t1, t_post=t1)
+
+    def interval(low: float, high: float, bounded: bool, empty: bool, reason: str | None = None):
+        return PlaceboInterval(
+            level=level, attained_level=attained, estimate_mean=gbar, mean_low=low,
+            mean_high=high, estimate_sum=gbar * t1, sum_low=low * t1, sum_high=high * t1,
+            t_post=t1, bounded=bounded, empty=empty, reason=reason)
+
     if m == 0:
-        return PlaceboInterval(**common, mean_low=-np.inf, mean_high=np.inf, sum_low=-np.inf,
-                               sum_high=np.inf, bounded=False, empty=False,
-                               reason=f"{n - 1} placebos cannot reject at level {level}: need at least "
-                                      f"{int(np.ceil(1 / alpha)) - 1} donors")
+        return interval(-np.inf, np.inf, False, False,
+                        f"{n - 1} placebos cannot reject at level {level}: need at least "
+                        f"{int(np.ceil(1 / alpha)) - 1} donors")
     ratios = np.sort(result.ratio[1:])[::-1]
     c = float(ratios[m - 1])
     pre = float(result.rmspe_pre[0])
     radius2 = (c * pre) ** 2 - s2
-    if not np.isfinite(radius2) or c == np.inf:
-        return PlaceboInterval(**common, mean_low=-np.inf, mean_high=np.inf, sum_low=-np.inf,
-                               sum_high=np.inf, bounded=False, empty=False,
-                               reason="a placebo ratio is infinite (a perfect pre-period fit)")
+    if not np.isfinite(radius2):
+        return interval(-np.inf, np.inf, False, False,
+                        "a placebo ratio is infinite (a perfect pre-period fit)")
     if radius2 < 0:
-        return PlaceboInterval(**common, mean_low=np.nan, mean_high=np.nan, sum_low=np.nan,
-                               sum_high=np.nan, bounded=True, empty=True,
-                               reason="no constant effect is accepted: the post-period gaps vary "
-                                      "more than the placebo distribution allows")
+        return interval(np.nan, np.nan, True, True,
+                        "no constant effect is accepted: the post-period gaps vary more than "
+                        "the placebo distribution allows")
     h = float(np.sqrt(radius2))
-    return PlaceboInterval(**common, mean_low=gbar - h, mean_high=gbar + h,
-                           sum_low=(gbar - h) * t1, sum_high=(gbar + h) * t1,
-                           bounded=True, empty=False)
+    return interval(gbar - h, gbar + h, True, False)
 
 
 def abadie_fitter(y, *, predictors=None, v="optimize", fit_periods: Sequence[int] | None = None) -> Fitter:
@@ -340,7 +340,7 @@ def abadie_fitter(y, *, predictors=None, v="optimize", fit_periods: Sequence[int
     return fit
 
 
-def sdid_fitter(y, *, estimator: str = "sdid", **options) -> Fitter:
+def sdid_fitter(y, *, estimator: Estimator = "sdid", **options) -> Fitter:
     """A :data:`Fitter` from :func:`~.sdid.fit_sdid`: its counterfactual path for the target
     (synthetic control plus the :math:`\\lambda`-weighted pre-period offset)."""
     y = np.asarray(y, dtype=float)

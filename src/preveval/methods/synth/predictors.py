@@ -10,9 +10,10 @@ A predictor is the mean of one column over a window of periods for each unit,
 blanks skipped, as ``dataprep()`` of the R package ``Synth`` does with
 ``predictors.op = "mean"`` and ``na.rm = TRUE`` (Abadie, Diamond & Hainmueller 2011,
 *J. Statistical Software* 42(13), sec. 3). The default predictors are the outcome in every
-pre-period, one predictor per period (Abadie, Diamond & Hainmueller 2015, *AJPS* 59(2),
-sec. 3, and the "all lags" specification discussed by Kaul et al. 2022). The outcome
-matrices :math:`Z` hold the outcome in the fit periods, :math:`Y` the whole path.
+fit period, one predictor per period: the "all pre-intervention outcomes" specification
+(Kaul, Kloessner, Pfeifer & Schieler 2022, *J. Business & Economic Statistics* 40(3),
+1362-1376, who show that next to it any covariate gets no weight). The outcome matrices
+:math:`Z` hold the outcome in the fit periods, :math:`Y` the whole path.
 """
 
 from __future__ import annotations
@@ -93,7 +94,7 @@ def _mean_over(wide: pd.DataFrame, units: Sequence[Hashable], periods: Sequence,
         )
     block = wide.reindex(index=list(units), columns=cols).to_numpy(dtype=float)
     counts = np.isfinite(block).sum(axis=1)
-    empty = [str(u) for u, c in zip(units, counts) if c == 0]
+    empty = [str(u) for u, c in zip(units, counts, strict=True) if c == 0]
     if empty:
         raise EstimationError(
             f"synthetic control: predictor {label} has no value for unit(s) {', '.join(empty)} "

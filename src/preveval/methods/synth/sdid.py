@@ -322,7 +322,12 @@ def fit_sdid(
     if estimator not in ("sdid", "sc", "did"):
         raise EstimationError(f"synthetic DiD: estimator must be sdid, sc or did, not {estimator!r}")
     y, n0, t0, order = _check_inputs(Y, t_pre, treated, n_control)
-    sigma = noise_level(y, n0, t0) if noise is None else float(noise)
+    if noise is not None:
+        sigma = float(noise)
+    elif estimator == "did" and n0 * (t0 - 1) < 2:
+        sigma = float("nan")  # DiD's weights are fixed: no noise level is needed
+    else:
+        sigma = noise_level(y, n0, t0)
     opts = default_options(
         estimator, y, n0, t0, sigma, eta_omega=eta_omega, eta_lambda=eta_lambda,
         min_decrease=min_decrease, max_iter=max_iter,

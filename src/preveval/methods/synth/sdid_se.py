@@ -31,7 +31,13 @@ from typing import Literal
 import numpy as np
 
 from ...errors import EstimationError
-from .sdid import SdidFit, _design, collapsed_form, estimate_from_weights, fit_with_options, solve_weights
+from .sdid import (
+    SdidFit,
+    _design,
+    estimate_from_weights,
+    fit_with_options,
+    solve_weights,
+)
 
 __all__ = ["SdidStdError", "placebo_estimates", "sdid_std_error"]
 
