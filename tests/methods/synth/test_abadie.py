@@ -33,7 +33,7 @@ def test_standardisation_is_synth_sd_over_treated_and_donors():
 def test_recovers_exact_convex_combination():
     x1, x0, z1, z0, w_true = small_problem()
     for v in ("identity", "optimize", [1, 2, 3, 4]):
-        fit = fit_abadie(x1, x0, z1, z0, v=v, maxiter=300)
+        fit = fit_abadie(x1, x0, z1, z0, v=v, maxiter=200, max_restarts=0)
         np.testing.assert_allclose(fit.weights, w_true, atol=1e-8)
         assert fit.loss_w < 1e-14
         assert abs(fit.v.sum() - 1) < 1e-14
@@ -48,7 +48,7 @@ def test_v_options_and_results_record():
     custom = fit_abadie(x1, x0, z1, z0, v=[2.0, 1.0, 1.0, 0.0])
     np.testing.assert_allclose(custom.v, [0.5, 0.25, 0.25, 0.0])
     assert custom.v_method == "custom"
-    opt = fit_abadie(x1, x0, z1, z0, predictor_names=["a", "b", "c", "d"], maxiter=300)
+    opt = fit_abadie(x1, x0, z1, z0, predictor_names=["a", "b", "c", "d"], maxiter=200, max_restarts=0)
     assert opt.v_method == "optimized" and len(opt.starts) >= 2
     assert opt.loss_v <= min(ident.loss_v, custom.loss_v) + 1e-12
     assert opt.rmspe_pre == pytest.approx(np.sqrt(opt.loss_v))
@@ -66,8 +66,8 @@ def test_v_options_and_results_record():
 def test_deterministic_bits():
     x1, x0, z1, z0, _ = small_problem(seed=4)
     x1 = x1 + 1.0
-    a = fit_abadie(x1, x0, z1, z0, maxiter=300)
-    b = fit_abadie(x1, x0, z1, z0, maxiter=300)
+    a = fit_abadie(x1, x0, z1, z0, maxiter=200, max_restarts=0)
+    b = fit_abadie(x1, x0, z1, z0, maxiter=200, max_restarts=0)
     assert a.weights.tobytes() == b.weights.tobytes()
     assert a.v.tobytes() == b.v.tobytes()
     assert a.loss_v == b.loss_v

@@ -8,7 +8,7 @@ import pytest
 from preveval.errors import EstimationError
 from preveval.methods.synth import did_estimate, fit_sdid, sc_estimate, sdid_std_error
 
-FAST = {"max_iter": 1000}  # fewer Frank-Wolfe steps: these tests check identities, not defaults
+FAST = {"max_iter": 300}  # fewer Frank-Wolfe steps: these tests check identities, not defaults
 
 
 @pytest.fixture
@@ -84,15 +84,15 @@ def test_jackknife_is_leave_one_unit_out_with_fixed_weights(panel):
 
 def test_placebo_and_bootstrap_are_seeded(panel):
     f = fit_sdid(panel, 7, n_control=11, **FAST)
-    a = sdid_std_error(f, "placebo", replications=20, seed=1)
-    b = sdid_std_error(f, "placebo", replications=20, seed=1)
-    c = sdid_std_error(f, "placebo", replications=20, seed=2)
+    a = sdid_std_error(f, "placebo", replications=10, seed=1)
+    b = sdid_std_error(f, "placebo", replications=10, seed=1)
+    c = sdid_std_error(f, "placebo", replications=10, seed=2)
     assert a.estimates.tobytes() == b.estimates.tobytes() and a.std_error == b.std_error
     assert a.std_error != c.std_error
     assert a.std_error == pytest.approx(np.sqrt(np.mean((a.estimates - a.estimates.mean()) ** 2)))
-    boot = sdid_std_error(f, "bootstrap", replications=5, seed=1)
-    assert boot.std_error > 0 and boot.estimates.shape == (5,)
-    assert sdid_std_error(f, "bootstrap", replications=5, seed=1).std_error == boot.std_error
+    boot = sdid_std_error(f, "bootstrap", replications=3, seed=1)
+    assert boot.std_error > 0 and boot.estimates.shape == (3,)
+    assert sdid_std_error(f, "bootstrap", replications=3, seed=1).std_error == boot.std_error
 
 
 def test_inapplicable_standard_errors_are_values_not_errors(simulate):

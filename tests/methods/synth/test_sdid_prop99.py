@@ -58,7 +58,7 @@ def replicates(fits, estimator, n):
 
 @pytest.mark.parametrize("estimator", ESTIMATORS)
 def test_placebo_replicates_match_synthdid_draw_by_draw(fits, estimator):
-    replicates(fits, estimator, 4)
+    replicates(fits, estimator, 2)
 
 
 @pytest.mark.slow
