@@ -135,7 +135,13 @@ def test_wild_bootstrap_effect(panel, design):
     r = fit_did(s, df, outcome="y", unit="unit", time="period")
     assert r.bootstrap is not None and r.bootstrap.reps == 999
     assert r.se_type == "wild_bootstrap"
-    assert r.effect.std_error == cr1.effect.std_error  # std_error stays CR1
+    # one inference per headline: the bootstrap interval has no standard error of its own, and
+    # the CR1 Wald estimate is kept only as a labelled comparison
+    assert r.effect.std_error is None and r.effect.interval_method == "wild_cluster_restricted_bootstrap"
+    (comparison,) = r.inference_comparison
+    assert comparison.std_error == cr1.effect.std_error and comparison.interval_method == "wald_t (CR1)"
+    if design != "event_study":
+        assert next(c for c in r.coefficients if c.term == "att") == r.effect
     assert r.effect.p_value == r.bootstrap.p_value
     assert r.effect.ci_low < r.effect.estimate < r.effect.ci_high
     # with 60 clusters the bootstrap interval is close to the CR1 t interval

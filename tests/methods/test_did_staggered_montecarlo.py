@@ -113,10 +113,11 @@ def test_att_interval_with_few_units(simulate) -> None:
     hits = hits_normal = 0
     sims = 300
     for r in range(sims):
-        e = fit_did(spec, simulate(20, 8, seed=7000 + r, staggered=True), outcome="y", unit="unit",
-                    time="period").effect
+        res = fit_did(spec, simulate(20, 8, seed=7000 + r, staggered=True), outcome="y", unit="unit",
+                      time="period")
+        e, analytic = res.effect, res.inference_comparison[0]
         hits += e.ci_low <= 1.5 <= e.ci_high
-        hits_normal += abs(e.estimate - 1.5) <= stats.norm.ppf(0.975) * e.std_error
+        hits_normal += abs(analytic.estimate - 1.5) <= stats.norm.ppf(0.975) * analytic.std_error
     print(f"\n20 units: small-sample interval {hits / sims:.3f}, normal {hits_normal / sims:.3f}")
     assert 0.93 <= hits / sims <= 0.97
     assert hits_normal < hits

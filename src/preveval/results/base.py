@@ -32,12 +32,32 @@ def two_sided_p(z: float, df: float | None = None) -> float:
     return float(2 * tail)
 
 
+#: How an interval (and its p-value) was obtained: the ``interval_method`` of an
+#: :class:`Estimate`. The standard error beside it is the one the interval uses, or None.
+INTERVAL_METHODS: dict[str, str] = {
+    "wald_normal": "estimate ± 1.96 standard errors (normal quantile)",
+    "wald_t": "estimate ± the Student t quantile with df degrees of freedom times the standard error",
+    "fixed_b": "HAC (Newey-West) standard error with fixed-b critical values simulated for the design",
+    "kiefer_vogelsang": "HAC (Newey-West) standard error with the Kiefer-Vogelsang (2005) fixed-b critical value",
+    "cohort_welch_t": "cohort-by-cohort variance with a small-sample correction and Welch-Satterthwaite t",
+    "wild_cluster_restricted_bootstrap": "wild cluster restricted bootstrap; the interval inverts the bootstrap "
+                                         "test (no standard error)",
+    "wild_cluster_score_bootstrap": "wild cluster score bootstrap (Kline & Santos 2012); the interval inverts the "
+                                    "bootstrap test (no standard error)",
+    "randomization": "randomization inference: the treatment re-assigned to other units; the interval inverts "
+                     "the permutation test (no standard error)",
+}
+
+
 @dataclass(frozen=True)
 class Estimate:
     """One estimated quantity with its uncertainty.
 
-    ``ci_low``/``ci_high`` are 95% limits unless ``ci_level`` says otherwise; ``n`` is the
-    number of observations behind it.
+    ``ci_low``/``ci_high`` are 95% limits; ``n`` is the number of observations behind it;
+    ``interval_method`` names how the interval and p-value were obtained
+    (:data:`INTERVAL_METHODS`) and ``df`` the t degrees of freedom of a ``wald_t`` interval.
+    ``std_error`` is always the standard error that interval uses, or None when the interval
+    comes from a bootstrap or a permutation test.
     """
 
     term: str
@@ -47,6 +67,8 @@ class Estimate:
     ci_high: float | None = None
     p_value: float | None = None
     n: int | None = None
+    interval_method: str | None = None
+    df: float | None = None
 
     @classmethod
     def wald(
@@ -61,8 +83,9 @@ class Estimate:
     ) -> Estimate:
         """Build a Wald estimate: normal quantile, or Student t with ``df`` when given."""
         q = quantile(0.5 + level / 2, df)
+        how = "wald_normal" if df is None else "wald_t"
         if not np.isfinite(std_error) or std_error <= 0:
-            return cls(term, float(estimate), _num(std_error), None, None, None, n)
+            return cls(term, float(estimate), _num(std_error), None, None, None, n, how, df)
         z = estimate / std_error
         p = two_sided_p(z, df)
         return cls(
@@ -73,7 +96,17 @@ class Estimate:
             float(estimate + q * std_error),
             p,
             n,
+            how,
+            None if df is None else float(df),
         )
+
+    def scaled(self, term: str, factor: float) -> Estimate:
+        """The same estimate, interval and p-value for ``factor`` times the quantity (factor > 0)."""
+        def mul(v: float | None) -> float | None:
+            return None if v is None else v * factor
+
+        return Estimate(term, self.estimate * factor, mul(self.std_error), mul(self.ci_low), mul(self.ci_high),
+                        self.p_value, self.n, self.interval_method, self.df)
 
     def exp(self) -> Ratio:
         """Exponentiate estimate and limits (rate ratio of a log-link coefficient)."""
@@ -184,10 +217,11 @@ def coefficient_table(estimates: list[Estimate] | tuple[Estimate, ...]) -> pd.Da
                 "ci_low": e.ci_low,
                 "ci_high": e.ci_high,
                 "p_value": e.p_value,
+                "interval_method": e.interval_method,
             }
             for e in estimates
         ],
-        columns=["term", "estimate", "std_error", "ci_low", "ci_high", "p_value"],
+        columns=["term", "estimate", "std_error", "ci_low", "ci_high", "p_value", "interval_method"],
     )
 
 
@@ -208,6 +242,9 @@ class AnalysisResult:
     ratio: Ratio | None
     coefficients: tuple[Estimate, ...]
     warnings: tuple[str, ...] = ()
+    #: The headline effect under other inference methods, for comparison only (labelled by
+    #: their ``interval_method``); the headline, tables and evidence use ``effect``.
+    inference_comparison: tuple[Estimate, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON form: ``effect`` carries ``scale`` as the contract shows."""

@@ -20,6 +20,7 @@ __all__ = [
     "EventTimeEstimate",
     "GroupTimeEstimate",
     "PretrendTest",
+    "RandomizationSummary",
     "RobustnessRow",
 ]
 
@@ -121,6 +122,26 @@ class BootstrapSummary:
 
 
 @dataclass(frozen=True)
+class RandomizationSummary:
+    """Randomization (permutation) inference used for the headline p-value and interval.
+
+    ``n_assignments`` re-assignments of the treated units' treatment paths (all of them when
+    ``enumerated``), so the p-value cannot be smaller than ``min_p_value``; infinite interval
+    limits (null in results.json) mean no effect size that far could be ruled out.
+    """
+
+    p_value: float
+    ci_low: float
+    ci_high: float
+    statistic: str
+    n_assignments: int
+    enumerated: bool
+    min_p_value: float
+    n_treated_units: int
+    n_units: int
+
+
+@dataclass(frozen=True)
 class DidResult(AnalysisResult):
     """Result of a difference-in-differences analysis.
 
@@ -144,6 +165,10 @@ class DidResult(AnalysisResult):
     rate_ratio: Ratio | None = None
     pretrend_test: PretrendTest | None = None
     bootstrap: BootstrapSummary | None = None
+    randomization: RandomizationSummary | None = None
+    #: Treated clusters: with fewer than about 6, cluster-robust and wild-bootstrap
+    #: inference are unreliable (MacKinnon & Webb 2017, 2018).
+    n_treated_clusters: int | None = None
     description: str = ""
     event_study: tuple[EventTimeEstimate, ...] = not_json(default=())
     group_time: tuple[GroupTimeEstimate, ...] = not_json(default=())

@@ -8,7 +8,7 @@ from pydantic import ConfigDict, Field, field_validator, model_validator
 
 from preveval.spec.base import Column, Ident, Model, PeriodText, period_text, unit_names
 
-__all__ = ["Analysis", "DidAnalysis", "ItsAnalysis", "ItsComparison", "Seasonality"]
+__all__ = ["Analysis", "AnalysisBase", "DidAnalysis", "Finite", "ItsAnalysis", "ItsComparison", "Seasonality"]
 
 
 class Seasonality(Model):
@@ -49,12 +49,30 @@ class ItsComparison(Model):
         return self
 
 
-class ItsAnalysis(Model):
-    """Interrupted time series regression (segmented regression)."""
+Finite = Annotated[float, Field(allow_inf_nan=False)]
+
+
+class AnalysisBase(Model):
+    """What every analysis has, whatever its design family."""
 
     id: Ident = Field(description="Id of the analysis (key in results.json)")
-    method: Literal["its"] = Field(description="its: interrupted time series")
     indicator: Ident = Field(description="Id of the indicator analysed")
+    label: str | None = Field(
+        None, min_length=1, max_length=200,
+        description="A short name for the analysis in the report's sentences (default: its design and indicator)")
+    primary: bool = Field(
+        False, description="The analysis the report's bottom line rests on (default: the strongest design)")
+    plausible_effect: Finite | None = Field(
+        None,
+        description="The effect the initiative could plausibly have, on the effect's scale (log for count "
+        "models: log(0.8) = -0.223 for 20% fewer; difference otherwise, in the indicator's units); it sets "
+        "the power reported and the verdict 'contradicted' when the data rule out an effect that large")
+
+
+class ItsAnalysis(AnalysisBase):
+    """Interrupted time series regression (segmented regression)."""
+
+    method: Literal["its"] = Field(description="its: interrupted time series")
     intervention: PeriodText | None = Field(
         None, description="First period in which the initiative is active, e.g. 2016-04")
     interventions: dict[Ident, PeriodText] | None = Field(
@@ -68,10 +86,12 @@ class ItsAnalysis(Model):
     seasonality: Seasonality | Literal["none"] | None = Field(
         None, description="fourier or dummies seasonality; none (the default) for no seasonal terms")
     covariates: tuple[Column, ...] = Field((), description="Extra numeric columns adjusted for")
-    units: tuple[str, ...] | None = Field(
-        None, description="For panel data: which units to sum into the series (default: all)"
+    units: tuple[str, ...] | Literal["all"] | None = Field(
+        None,
+        description="For panel data (required there): which units to add up into the series, or 'all' "
+        "with aggregate: stated (adding up areas that did and did not run the initiative dilutes the effect)",
     )
-    aggregate: Literal["sum", "mean"] = "sum"
+    aggregate: Literal["sum", "mean"] = Field("sum", description="How the units' values are combined per period")
     # --- added for ITS phase 2 (methods/its*.py); defaults match R glm / statsmodels
     transform: Literal["none", "log"] = Field(
         "none", description="gaussian only: model log(outcome) (or log rate); effects become ratios"
@@ -118,7 +138,10 @@ class ItsAnalysis(Model):
             return {k: period_text(x) for k, x in v.items()}
         return v
 
-    _v_units = field_validator("units", mode="before")(unit_names)
+    @field_validator("units", mode="before")
+    @classmethod
+    def _v_units(cls, v: object) -> object:
+        return v if v == "all" else unit_names(v)
 
     @model_validator(mode="after")
     def _one_kind(self) -> ItsAnalysis:
@@ -142,12 +165,10 @@ class ItsAnalysis(Model):
         return {"": self.intervention}
 
 
-class DidAnalysis(Model):
+class DidAnalysis(AnalysisBase):
     """Difference-in-differences: two-by-two, TWFE, event study or staggered."""
 
-    id: Ident = Field(description="Id of the analysis (key in results.json)")
     method: Literal["did"] = Field(description="did: difference-in-differences")
-    indicator: Ident = Field(description="Id of the indicator analysed")
     design: Literal["two_by_two", "twfe", "event_study", "staggered"] = Field(
         "twfe", description="two_by_two (group x post), twfe (unit and period fixed effects), event_study, "
         "or staggered (Callaway & Sant'Anna)")
@@ -164,9 +185,10 @@ class DidAnalysis(Model):
     )
     rate_per: float = Field(100_000.0, gt=0, description="Gaussian with an offset: rate per this many")
     cluster: Column | None = Field(None, description="Cluster column for standard errors (default: the unit column)")
-    inference: Literal["classical", "robust", "cluster", "wild_bootstrap"] = Field(
-        "cluster", description="Standard errors: classical, robust (HC1), cluster (CR1, as Stata/fixest) or "
-        "wild_bootstrap (wild cluster restricted bootstrap, for few clusters)")
+    inference: Literal["classical", "robust", "cluster", "wild_bootstrap", "randomization"] = Field(
+        "cluster", description="Standard errors: classical, robust (HC1), cluster (CR1, as Stata/fixest), "
+        "wild_bootstrap (wild cluster restricted bootstrap, for few clusters) or randomization (the treatment "
+        "re-assigned to other units, for few treated units; design: twfe)")
     family: Literal["gaussian", "poisson"] = Field(
         "gaussian", description="gaussian (linear) or poisson (PPML, for counts; effect as a rate ratio)")
     covariates: tuple[Column, ...] = Field((), description="Extra numeric columns adjusted for")
@@ -188,7 +210,8 @@ class DidAnalysis(Model):
         description="Event study: width of the event-time bins in periods (e.g. 12 for years with monthly data); "
         "leads and lags count bins, and bin -1 is the reference",
     )
-    reps: int = Field(9999, ge=99, le=1_000_000, description="Wild bootstrap replications")
+    reps: int = Field(9999, ge=99, le=1_000_000,
+                      description="Wild bootstrap replications, or random re-assignments for randomization inference")
     weights_type: Literal["rademacher", "webb", "auto"] = Field("auto", alias="bootstrap_weights")
     seed: int = 20240101
     placebo_indicators: tuple[Ident, ...] = Field(

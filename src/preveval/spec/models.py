@@ -11,7 +11,7 @@ from typing import Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from preveval.spec.analyses import Analysis, DidAnalysis, ItsAnalysis, ItsComparison, Seasonality
+from preveval.spec.analyses import Analysis, DidAnalysis, Finite, ItsAnalysis, ItsComparison, Seasonality
 from preveval.spec.base import Column, Ident, Model, Probability, Slug
 
 __all__ = [
@@ -176,12 +176,15 @@ class EvidenceItem(Model):
     p_if_false: Probability | None = None
     links: tuple[Ident, ...] = ()
     rival: Ident | None = Field(None, description="Rival explanation this item speaks to")
-    plausible_effect: float | None = Field(
+    depends_on: tuple[Ident, ...] = Field(
+        (), description="Evidence items this one largely repeats (same source or data): it is shown, not multiplied in")
+    plausible_effect: Finite | None = Field(
         None,
         description=(
             "from_analysis only: the effect the initiative could plausibly have, on the analysis "
-            "effect's scale (log or difference); its size sets the default p_if_true as the power "
-            "to detect it"
+            "effect's scale (log or difference; default: the analysis' plausible_effect, then a 10% change "
+            "on the log scale); it sets the default p_if_true (the power to detect it) and the verdict "
+            "'contradicted' when the data rule out an effect that large"
         ),
     )
 

@@ -20,18 +20,18 @@ Inference conventions (``docs/did.md``):
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from preveval.errors import EstimationError
-from preveval.inference.fe_structure import fe_codes, n_levels
+from preveval.inference.fe_structure import compact_codes, fe_codes, n_levels
 from preveval.inference.fixed_effects import FeFit, fit_feols
 from preveval.inference.ppml import fit_fepois
 from preveval.results.base import Estimate
-from preveval.results.did import BootstrapSummary, DidResult
+from preveval.results.did import BootstrapSummary, DidResult, RandomizationSummary
 from preveval.spec.models import DidAnalysis
 
 __all__ = [
@@ -40,6 +40,8 @@ __all__ = [
     "RawDesign",
     "assemble",
     "bootstrap_effect",
+    "declared_inference",
+    "few_treated_warning",
     "coefficients",
     "df_for",
     "first_treatment",
@@ -49,7 +51,10 @@ __all__ = [
     "se_text",
 ]
 
-VCOV_OF_INFERENCE = {"classical": "classical", "robust": "HC1", "cluster": "CR1", "wild_bootstrap": "CR1"}
+VCOV_OF_INFERENCE = {"classical": "classical", "robust": "HC1", "cluster": "CR1", "wild_bootstrap": "CR1",
+                     "randomization": "CR1"}
+#: Below this many treated clusters cluster-based inference is unreliable (MacKinnon & Webb 2017, 2018).
+FEW_TREATED = 6
 
 
 # ------------------------------------------------------------------------ preparation
@@ -197,21 +202,91 @@ class RawDesign:
     fe: tuple[np.ndarray, ...]
 
 
+def few_treated_warning(n_treated: int | None, inference: str) -> str | None:
+    """Plain-English warning when too few clusters are treated for cluster-based inference."""
+    if n_treated is None or n_treated >= FEW_TREATED:
+        return None
+    who = "one area" if n_treated == 1 else f"{n_treated} areas"
+    text = (f"Only {who} ran the initiative. With fewer than about {FEW_TREATED} treated clusters, "
+            "cluster-robust standard errors and the wild cluster bootstrap are unreliable: they reject "
+            "far too often or not at all (MacKinnon & Webb 2017, 2018; Conley & Taber 2011).")
+    if inference == "randomization":
+        return text + (" The interval here comes from randomization inference, which stays valid, but with "
+                       "so few treated areas it can only rule out large effects.")
+    return text + (" Use inference: randomization (the treatment re-assigned to the other areas)"
+                   + (", or a synthetic control (method: synthetic_control), which builds the comparison "
+                      "from a weighted mix of the other areas" if n_treated == 1 else "") + ".")
+
+
+def declared_inference(spec: DidAnalysis, fit: FeFit, column: str, effect: Estimate, p: Prepared,
+                       raw: RawDesign | None = None, treatment: np.ndarray | None = None,
+                       ) -> tuple[Estimate, dict[str, Any]]:
+    """The headline under the inference the analysis declares, and what else the result records.
+
+    ``cluster``, ``robust`` and ``classical`` keep the Wald ``effect``. ``wild_bootstrap``
+    replaces its interval and p-value by the wild cluster restricted bootstrap (linear) or
+    the score bootstrap of Kline & Santos (2012) (Poisson, which needs the design before
+    absorption, ``raw``); ``randomization`` by randomization inference over re-assignments of
+    the treatment (``treatment``, the raw treatment column of the rows in ``p``). Either way
+    the standard error is left out (the interval does not use one) and the Wald estimate is
+    kept as a labelled comparison. Returns the headline and the extra fields of
+    :class:`~preveval.results.did.DidResult` (``bootstrap``, ``randomization``,
+    ``inference_comparison``).
+    """
+    extra: dict[str, Any] = {}
+    if spec.inference not in ("wild_bootstrap", "randomization"):
+        return effect, extra
+    comparison = replace(effect, interval_method=f"{effect.interval_method} ({fit.cov.kind})")
+    if spec.inference == "randomization":
+        if p.unit is None or treatment is None:
+            p.warnings.append("randomization inference needs units; cluster-robust inference is reported")
+            return effect, extra
+        res = _randomize(spec, fit, effect, p, raw, treatment)
+        summary = RandomizationSummary(res.p_value, res.ci_low, res.ci_high, res.statistic, res.n_assignments,
+                                       res.enumerated, res.min_p_value, res.n_treated_units, res.n_units)
+        extra.update(randomization=summary, inference_comparison=(comparison,))
+        return Estimate(effect.term, effect.estimate, None, res.ci_low, res.ci_high, res.p_value, effect.n,
+                        "randomization"), extra
+    boot = bootstrap_effect(spec, fit, column, effect, p.warnings, p, raw)
+    if boot is None:
+        return effect, extra
+    method = "wild_cluster_score_bootstrap" if fit.family == "poisson" else "wild_cluster_restricted_bootstrap"
+    extra.update(bootstrap=boot, inference_comparison=(comparison,))
+    return Estimate(effect.term, effect.estimate, None, boot.ci_low, boot.ci_high, boot.p_value, effect.n, method), extra
+
+
+def _randomize(spec: DidAnalysis, fit: FeFit, effect: Estimate, p: Prepared, raw: RawDesign | None,
+               treatment: np.ndarray) -> Any:
+    from preveval.inference.randomization import randomization_test
+
+    keep = fit.keep
+    assert p.unit is not None
+    cov_cols = [j for j, n in enumerate(raw.names if raw else ()) if n in p.covariate_names]
+    C = raw.X[:, cov_cols][keep] if raw is not None else np.zeros((int(keep.sum()), 0))
+    fe = [np.asarray(c)[keep] for c in (raw.fe if raw is not None else ())]
+    return randomization_test(
+        p.y[keep], np.asarray(treatment, dtype=float)[keep], C, fe, p.unit[keep], p.time[keep],
+        estimate=effect.estimate, scale=float(effect.std_error or 1.0), family=fit.family,
+        weights=None if p.weights is None else p.weights[keep], offset=None if p.offset is None else p.offset[keep],
+        reps=spec.reps, seed=spec.seed, level=0.95,
+    )
+
+
 def bootstrap_effect(spec: DidAnalysis, fit: FeFit, column: str, effect: Estimate, warnings: list[str],
-                     p: Prepared | None = None, raw: RawDesign | None = None) -> tuple[Estimate, BootstrapSummary | None]:
-    """Replace the p-value and CI of ``effect`` by the wild cluster bootstrap ones.
+                     p: Prepared | None = None, raw: RawDesign | None = None) -> BootstrapSummary | None:
+    """The wild cluster bootstrap of ``effect`` (None, with a warning, when it cannot run).
 
     Linear models: the wild cluster restricted bootstrap. Poisson: the score bootstrap of
     Kline & Santos (2012), which needs the data before absorption (``p`` and ``raw``).
     """
     if fit.clusters is None:
         warnings.append("the wild cluster bootstrap needs clusters; robust inference is reported")
-        return effect, None
+        return None
     res: Any
     if fit.family == "poisson":
         if p is None or raw is None or p.clusters is None:
             warnings.append("the score bootstrap needs the raw design; CR1 inference is reported")
-            return effect, None
+            return None
         from preveval.inference.score_bootstrap import ppml_score_bootstrap
 
         cols = [raw.names.index(n) for n in fit.names]
@@ -228,9 +303,8 @@ def bootstrap_effect(spec: DidAnalysis, fit: FeFit, column: str, effect: Estimat
             fit.X, fit.y, fit.clusters, fit.index(column),
             reps=spec.reps, weights_type=spec.weights_type, seed=spec.seed, level=0.95, weights=fit.weights,
         )
-    summary = BootstrapSummary(float(res.p_value), float(res.ci_low), float(res.ci_high), float(res.t_stat), int(res.reps), str(res.weights_type))
-    eff = Estimate(effect.term, effect.estimate, effect.std_error, summary.ci_low, summary.ci_high, summary.p_value, effect.n)
-    return eff, summary
+    return BootstrapSummary(float(res.p_value), float(res.ci_low), float(res.ci_high), float(res.t_stat),
+                            int(res.reps), str(res.weights_type))
 
 
 def assemble(
@@ -240,12 +314,28 @@ def assemble(
     effect: Estimate,
     coefs: tuple[Estimate, ...],
     description: str,
+    treated: np.ndarray,
     **extra: Any,
 ) -> DidResult:
-    """Build the :class:`DidResult` common part (effect scale, ratio, counts)."""
+    """Build the :class:`DidResult` common part (effect scale, ratio, counts).
+
+    ``treated`` marks the rows of ``p`` that are treated; it gives the treated observations,
+    units and clusters (and the warning when too few clusters are treated).
+    """
     poisson = spec.family == "poisson"
     ratio = effect.exp() if poisson else None
     keep = fit.keep
+    tr = np.asarray(treated, dtype=bool)[keep]
+    units = None if p.unit is None else p.unit[keep]
+    groups = fit.clusters if fit.clusters is not None else units
+    n_treated_clusters = None if groups is None else n_levels(compact_codes(groups[tr])) if tr.any() else 0
+    extra.setdefault("n_treated_obs", int(tr.sum()))
+    extra.setdefault("n_treated_units", None if units is None else (n_levels(compact_codes(units[tr])) if tr.any() else 0))
+    warning = few_treated_warning(n_treated_clusters, spec.inference) if fit.clusters is not None else None
+    if warning:
+        p.warnings.append(warning)
+    se_type = ("wild_bootstrap" if extra.get("bootstrap") else
+               "randomization" if extra.get("randomization") else fit.cov.kind)
     return DidResult(
         id=spec.id,
         method="did",
@@ -259,12 +349,13 @@ def assemble(
         design=spec.design,
         family=spec.family,
         inference=spec.inference,
-        se_type="wild_bootstrap" if extra.get("bootstrap") else fit.cov.kind,
+        se_type=se_type,
         df_resid=df_for(fit),
         n_clusters=fit.cov.n_clusters,
         n_units=None if p.unit is None else n_levels(p.unit[keep]),
         n_periods=n_levels(p.time[keep] - p.time[keep].min()),
         rate_ratio=ratio,
+        n_treated_clusters=n_treated_clusters,
         description=description,
         **extra,
     )

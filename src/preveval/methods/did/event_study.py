@@ -28,20 +28,21 @@ The staggered (Callaway & Sant'Anna 2021) design is in :mod:`preveval.methods.di
 from __future__ import annotations
 
 from dataclasses import replace
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from preveval.errors import EstimationError
 from preveval.inference.covariance import wald_test
-from preveval.inference.fe_structure import fe_codes, n_levels
+from preveval.inference.fe_structure import fe_codes
 from preveval.methods.did.core import (
     STAGGERED_WARNING,
     Prepared,
     RawDesign,
     assemble,
-    bootstrap_effect,
     coefficients,
+    declared_inference,
     df_for,
     fit_core,
     period_ordinals,
@@ -139,7 +140,7 @@ def fit_event_study_design(spec: DidAnalysis, p: Prepared) -> DidResult:
     se = float(np.sqrt(w @ V @ w))
     df = df_for(fit)
     effect = Estimate.wald("att", att, se, df=df, n=fit.n_obs)
-    boot = None
+    extra: dict[str, Any] = {}
     if spec.inference == "wild_bootstrap":
         j0 = next(j for j in post if w[j] > 0)
         Xr = _reparametrize(fit.X, w, j0)
@@ -147,7 +148,7 @@ def fit_event_study_design(spec: DidAnalysis, p: Prepared) -> DidResult:
         shim = replace(fit, X=Xr, names=shim_names)
         raw_names = [*names, *p.covariate_names]
         raw = RawDesign(_reparametrize(X[:, [raw_names.index(n) for n in fit.names]], w, j0), shim_names, tuple(fe))
-        effect, boot = bootstrap_effect(spec, shim, "att", effect, p.warnings, p, raw)
+        effect, extra = declared_inference(spec, shim, "att", effect, p, raw)
 
     leads = [j for j, k in enumerate(ks) if k <= -2]
     if leads:
@@ -193,8 +194,7 @@ def fit_event_study_design(spec: DidAnalysis, p: Prepared) -> DidResult:
         f"(delta-method standard error); {se_text(fit, spec)}."
     )
     return assemble(
-        spec, p, fit, effect, coefs, desc, bootstrap=boot, staggered=staggered,
+        spec, p, fit, effect, coefs, desc, treated_unit, staggered=staggered,
         pretrend_test=pretrend, event_study=tuple(table),
-        n_treated_units=n_levels(p.unit[keep][treated_unit[keep]]),
-        n_treated_obs=int(sum(counts[ks[j]] for j in post)),
+        n_treated_obs=int(sum(counts[ks[j]] for j in post)), **extra,
     )

@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 
 from preveval.errors import EstimationError
-from preveval.inference.fe_structure import fe_codes, n_levels
+from preveval.inference.fe_structure import fe_codes
 from preveval.methods.did import core
 from preveval.methods.did.core import Prepared
 from preveval.results.did import DidResult
@@ -31,22 +31,16 @@ def fit_two_by_two_design(spec: DidAnalysis, p: Prepared) -> DidResult:
     names = ["(intercept)", spec.group, spec.post, "att", *p.covariate_names]
     fit = core.fit_core(spec, p, X, names, [], ("att", spec.group, spec.post))
     coefs = core.coefficients(fit)
-    effect = coefs[fit.index("att")]
-    boot = None
-    if spec.inference == "wild_bootstrap":
-        effect, boot = core.bootstrap_effect(spec, fit, "att", effect, p.warnings, p, core.RawDesign(X, tuple(names), ()))
+    effect, extra = core.declared_inference(spec, fit, "att", coefs[fit.index("att")], p,
+                                            core.RawDesign(X, tuple(names), ()))
+    coefs = tuple(effect if c.term == "att" else c for c in coefs)
     link = "log E[y]" if spec.family == "poisson" else "y"
     desc = (
         f"Two-by-two difference-in-differences: {link} = a + b*{spec.group} + c*{spec.post} "
         f"+ att*{spec.group}*{spec.post}{' + covariates' if p.covariate_names else ''}; "
         f"{core.se_text(fit, spec)}."
     )
-    treated = (g * post > 0)[fit.keep]
-    return core.assemble(
-        spec, p, fit, effect, coefs, desc, bootstrap=boot,
-        n_treated_obs=int(treated.sum()),
-        n_treated_units=None if p.unit is None else n_levels(p.unit[fit.keep][treated]),
-    )
+    return core.assemble(spec, p, fit, effect, coefs, desc, g * post > 0, **extra)
 
 
 def fit_twfe_design(spec: DidAnalysis, p: Prepared) -> DidResult:
@@ -66,10 +60,9 @@ def fit_twfe_design(spec: DidAnalysis, p: Prepared) -> DidResult:
     if staggered:
         p.warnings.append(core.STAGGERED_WARNING)
     coefs = core.coefficients(fit)
-    effect = coefs[fit.index("att")]
-    boot = None
-    if spec.inference == "wild_bootstrap":
-        effect, boot = core.bootstrap_effect(spec, fit, "att", effect, p.warnings, p, core.RawDesign(X, tuple(names), tuple(fe)))
+    effect, extra = core.declared_inference(spec, fit, "att", coefs[fit.index("att")], p,
+                                            core.RawDesign(X, tuple(names), tuple(fe)), treatment=d)
+    coefs = tuple(effect if c.term == "att" else c for c in coefs)
     dose = not np.isin(d, (0.0, 1.0)).all()
     link = "log E[y_it]" if spec.family == "poisson" else "y_it"
     desc = (
@@ -79,9 +72,4 @@ def fit_twfe_design(spec: DidAnalysis, p: Prepared) -> DidResult:
         f"{' (dose: att is the effect of one unit of treatment)' if dose else ''}; "
         f"{core.se_text(fit, spec)}."
     )
-    keep = fit.keep
-    tr = (d != 0)[keep]
-    return core.assemble(
-        spec, p, fit, effect, coefs, desc, bootstrap=boot, staggered=staggered,
-        n_treated_obs=int(tr.sum()), n_treated_units=n_levels(p.unit[keep][tr]),
-    )
+    return core.assemble(spec, p, fit, effect, coefs, desc, d != 0, staggered=staggered, **extra)

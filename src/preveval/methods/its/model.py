@@ -54,8 +54,11 @@ def _estimates(core: CoreFit, terms: tuple[str, ...], n: int) -> tuple[Estimate,
     """Wald estimates; under fixed-b HAC each term gets its own critical value and p-value."""
     se = np.sqrt(np.clip(np.diag(core.cov), 0, None))
     if len(core.crit_values) == len(terms) and len(core.p_values) == len(terms):
+        critical = core.hac_settings["critical"] if core.hac_settings else "standard"
+        how = critical if critical in ("fixed_b", "kiefer_vogelsang") else ("wald_t" if core.use_t else "wald_normal")
+        dft = core.df_resid if how == "wald_t" else None
         return tuple(
-            Estimate(tm, float(b), float(s), float(b - c * s), float(b + c * s), float(p), n)
+            Estimate(tm, float(b), float(s), float(b - c * s), float(b + c * s), float(p), n, how, dft)
             for tm, b, s, c, p in zip(terms, core.params, se, core.crit_values, core.p_values, strict=True)
         )
     df = core.df_resid if core.use_t else None
@@ -223,15 +226,7 @@ def fit_its(
     scale: Scale = "log" if design.link == "log" else "difference"
     ppy = periods_per_year(series["period"])
     trend = by_term["time"]
-    trend_y = Estimate(
-        "time_per_year",
-        trend.estimate * ppy,
-        None if trend.std_error is None else trend.std_error * ppy,
-        None if trend.ci_low is None else trend.ci_low * ppy,
-        None if trend.ci_high is None else trend.ci_high * ppy,
-        trend.p_value,
-        trend.n,
-    )
+    trend_y = trend.scaled("time_per_year", ppy)
     per = {k: str(series.loc[series["t"] >= v, "period"].iloc[0]) for k, v in interventions.items()}
     season = spec.seasonality if isinstance(spec.seasonality, Seasonality) else None
     table = _series_table(design, core, series, outcome)

@@ -164,7 +164,7 @@ def fit_its_structural(
     trend = by.get("time")
     trend_y = None
     if trend is not None:
-        trend_y = Estimate("time_per_year", trend.estimate * ppy, (trend.std_error or 0) * ppy, (trend.ci_low or 0) * ppy, (trend.ci_high or 0) * ppy, trend.p_value, n)
+        trend_y = trend.scaled("time_per_year", ppy)
     per = {k: str(series.loc[series["t"] >= v, "period"].iloc[0]) for k, v in interventions.items()}
     sigma = {k: float(v) for k, v in zip(names, params, strict=True) if k.startswith("sigma2")}
     spec_text = (
