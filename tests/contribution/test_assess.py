@@ -26,7 +26,8 @@ def test_design_example_shape_and_numbers():
     assert ev["did-effect"]["links"] == ["ksi"]  # from the indicator's outcome
     assert d["rival_explanations"][0]["status"] == "not_ruled_out"
     assert d["rating"]["sms"]["level"] == 3
-    assert res.link_status()["ksi"] == "contradicted"
+    # the DiD's interval spans zero: inconclusive, not evidence against the link
+    assert res.link_status()["ksi"] == "inconclusive" and ev["did-effect"]["result"] == "inconclusive"
     assert res.link_status()["aware"] == "supported"
     assert res.sentence.startswith("The evidence makes it about as likely as not (posterior 0.34) that the road")
 

@@ -25,13 +25,25 @@ def test_link_statuses():
     items = [
         TracedItem("a", True, 0.9, 0.5, links=("attend",)),          # LR 1.8 -> supported
         TracedItem("b", False, 0.9, 0.5, links=("aware",)),          # LR 0.2 -> contradicted
-        TracedItem("c", True, 0.6, 0.6, links=("ksi",)),             # LR 1 -> untested
+        TracedItem("c", True, 0.6, 0.6, links=("ksi",)),             # LR 1 -> the data cannot tell
         TracedItem("d", None, 0.9, 0.1, links=("sessions",)),       # unknown -> untested
         TracedItem("r", True, 0.9, 0.1, links=("impact-1",), rival="x"),  # rival item: not a link test
     ]
     s = status(items)
     assert s == {"sessions": "untested", "attend": "supported", "aware": "contradicted",
-                 "ksi": "untested", "impact-1": "untested", "assumptions-1": "untested"}
+                 "ksi": "inconclusive", "impact-1": "untested", "assumptions-1": "untested"}
+
+
+def test_analysis_verdicts_decide_links_and_repeats_do_not_count():
+    items = [
+        TracedItem("a", False, 0.1, 0.025, links=("ksi",), outcome="inconclusive", likelihoods=(0.87, 0.86)),
+        TracedItem("b", True, 0.9, 0.025, links=("aware",), outcome="supported", likelihoods=(0.9, 0.025),
+                   counted=False, counted_with="a"),
+        TracedItem("c", False, 0.8, 0.025, links=("attend",), outcome="contradicted", likelihoods=(0.02, 0.7)),
+    ]
+    s = status(items)
+    assert s["ksi"] == "inconclusive" and s["attend"] == "contradicted"
+    assert s["aware"] == "untested"  # a repeat of 'a' does not decide a link on its own
 
 
 def test_mixed_evidence_uses_product_of_ratios():

@@ -124,8 +124,9 @@ def test_bayes_rule_mammography_problem():
 def test_table_columns_and_rows():
     r = trace_contribution(0.5, [item(1, True, 0.8, 0.3), item(2, False, 0.9, 0.5)])
     t = r.table()
-    assert list(t.columns) == ["item", "type", "observed", "p_if_true", "p_if_false", "likelihood_ratio", "posterior"]
-    assert t["observed"].tolist() == ["yes", "no"]
+    assert list(t.columns) == ["item", "type", "observed", "result", "counted", "p_if_true", "p_if_false",
+                               "likelihood_ratio", "posterior"]
+    assert t["observed"].tolist() == ["yes", "no"] and t["result"].tolist() == ["found", "not found"]
     assert t["type"].tolist() == ["hoop test", "hoop test"]
 
 

@@ -1,8 +1,10 @@
 """Contribution analysis of a whole evaluation: spec + analysis results -> ContributionResult.
 
 Resolves every evidence item (deriving those with ``from_analysis`` from their analysis'
-result), traces the contribution claim (:mod:`.tracing`), assembles Mayne's steps
-(:mod:`.mayne`) and rates the evidence (:mod:`.rating`). Pure: reads no files.
+verdict, :mod:`.evidence`), counts items that repeat one another once
+(:mod:`.dependence`), traces the contribution claim (:mod:`.tracing`), assembles Mayne's
+steps (:mod:`.mayne`), states the verdict outcome by outcome and rates the evidence
+(:mod:`.rating`). Pure: reads no files.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from preveval.contribution.dependence import count_dependent
 from preveval.contribution.economics import EconomicsResult, assess_economics
 from preveval.contribution.evidence import ALPHA, FALLBACK_P_IF_TRUE, evidence_from_analysis
 from preveval.contribution.mayne import LinkAssessment, MayneSteps, RivalAssessment, mayne_steps
@@ -49,6 +52,26 @@ class EvidenceRecord:
     power: float | None = None
     plausible_effect: float | None = None
     note: str = ""
+    #: What was seen: supported / contradicted / inconclusive (analyses), found / not found.
+    result: str | None = None
+    #: False when the item repeats another (same indicator or depends_on): not multiplied in.
+    counted: bool = True
+    counted_with: str | None = None
+    interval_method: str | None = None
+
+
+@dataclass(frozen=True)
+class OutcomeVerdict:
+    """What the evidence says about one outcome measured by an indicator."""
+
+    indicator: str
+    label: str
+    verdict: str
+    evidence: str
+    analysis: str | None
+    power: float | None
+    plausible_effect: float | None
+    reason: str
 
 
 @dataclass(frozen=True)
@@ -68,6 +91,7 @@ class ContributionResult:
     tracing: TracingResult
     rating: EvidenceRating
     warnings: tuple[str, ...] = ()
+    outcomes: tuple[OutcomeVerdict, ...] = ()
 
     def link_status(self) -> dict[str, str]:
         """``{element id: supported | contradicted | untested}``."""
@@ -97,9 +121,15 @@ class ContributionResult:
                     "story": self.steps.story,
                     "further_evidence": list(self.steps.further_evidence),
                 },
+                "outcomes": list(self.outcomes),
                 "rating": {"sms": self.rating.sms, "emmie": list(self.rating.emmie)},
                 "method": {
-                    "updating": "Bayes' rule item by item; items conditionally independent given the claim",
+                    "updating": ("Bayes' rule item by item; items conditionally independent given the claim; "
+                                 "items from analyses of the same indicator, or declared depends_on, counted "
+                                 "once (the primary or strongest design speaks for them)"),
+                    "analysis_evidence": ("verdict of the 95% interval shown: supported (excludes no effect, "
+                                          "desired direction), contradicted (excludes the plausible effect) or "
+                                          "inconclusive; likelihoods of that verdict under the test's own interval"),
                     "thresholds": t.thresholds,
                     "confidence_scale": [{"from": lo, "label": lab} for lo, lab in CONFIDENCE_SCALE],
                 },
@@ -137,8 +167,9 @@ def _resolve(
     if ind_id is not None:
         ind = next((i for i in spec.indicators if i.id == ind_id), None)
     links = item.links or ((ind.outcome,) if ind is not None and ind.outcome else ())
-    desc = item.description or (f"Analysis '{aid}' finds a {ind.desired if ind else 'change'} in "
-                                f"{ind.label if ind else 'the indicator'} with a 95% CI excluding zero")
+    name = analysis.title(ind.label if ind else "the indicator") if analysis is not None else "the analysis"
+    desc = item.description or (f"{name[:1].upper() + name[1:]} finds a {ind.desired if ind else 'change'} "
+                                "with a 95% interval excluding no change")
     if result is None:
         warn = f"evidence '{item.id}': analysis '{aid}' has no result"
         obs = item.observed
@@ -152,11 +183,13 @@ def _resolve(
                "p_if_false_source": "user" if item.p_if_false is not None else "test_size"}
         return ti, src, [warn]
     desired = ind.desired if ind is not None else "decrease"
-    d = evidence_from_analysis(item, result, desired)
-    ti = TracedItem(item.id, d.observed, d.p_if_true, d.p_if_false, desc, links, item.rival, aid, d.reason)
+    d = evidence_from_analysis(item, result, desired,
+                               analysis_plausible=getattr(analysis, "plausible_effect", None))
+    ti = TracedItem(item.id, d.observed, d.p_if_true, d.p_if_false, desc, links, item.rival, aid, d.reason,
+                    d.outcome, d.likelihoods)
     src = {"observed_source": d.observed_source, "p_if_true_source": d.p_if_true_source,
            "p_if_false_source": d.p_if_false_source, "power": d.power,
-           "plausible_effect": d.plausible_effect}
+           "plausible_effect": d.plausible_effect, "interval_method": d.interval_method}
     return ti, src, list(d.warnings)
 
 
@@ -213,6 +246,7 @@ def assess_contribution(
                         "with no evidence, so confidence stays at the prior of 0.5.")
     items, sources, w = resolve_evidence(contribution, spec, results)
     warnings.extend(w)
+    items = count_dependent(items, spec, results, {it.id: src.get("power") for it, src in zip(items, sources, strict=True)})
     tracing = trace_contribution(contribution.prior, items, thresholds=thresholds)
     warnings.extend(tracing.warnings)
     steps = mayne_steps(
@@ -239,10 +273,12 @@ def assess_contribution(
             posterior=s.posterior, links=s.links, rival=s.rival, from_analysis=s.from_analysis,
             observed_source=src["observed_source"], p_if_true_source=src["p_if_true_source"],
             p_if_false_source=src["p_if_false_source"], power=src.get("power"),
-            plausible_effect=src.get("plausible_effect"), note=s.note,
+            plausible_effect=src.get("plausible_effect"), note=s.note, result=s.result, counted=s.counted,
+            counted_with=it.counted_with, interval_method=src.get("interval_method"),
         )
-        for s, src in zip(tracing.steps, sources, strict=True)
+        for s, src, it in zip(tracing.steps, sources, items, strict=True)
     )
+    outcomes = outcome_verdicts(spec, records)
     eco = economics if economics is not None else assess_economics(spec, results)
     rating = rate_evidence(spec, results, links=steps.links, economics=eco)
     return ContributionResult(
@@ -250,7 +286,8 @@ def assess_contribution(
         prior=tracing.prior,
         posterior=tracing.posterior,
         label=tracing.label,
-        sentence=plain_sentence(tracing.label, tracing.posterior, contribution.claim),
+        sentence=plain_sentence(tracing.label, tracing.posterior, contribution.claim)
+        + outcome_sentence(outcomes),
         bayes_factor=tracing.bayes_factor,
         evidence=records,
         rival_explanations=steps.rivals,
@@ -259,4 +296,54 @@ def assess_contribution(
         tracing=tracing,
         rating=rating,
         warnings=tuple(dict.fromkeys(warnings)),
+        outcomes=outcomes,
     )
+
+
+def outcome_verdicts(spec: EvaluationSpec, records: tuple[EvidenceRecord, ...]) -> tuple[OutcomeVerdict, ...]:
+    """The verdict on each indicator with analysis evidence, from the item counted for it."""
+    analyses = {a.id: a for a in spec.analyses}
+    out = []
+    for ind in spec.indicators:
+        mine = [r for r in records if r.from_analysis in analyses and analyses[r.from_analysis].indicator == ind.id
+                and r.result in ("supported", "contradicted", "inconclusive")]
+        counted = [r for r in mine if r.counted] or mine
+        if not counted:
+            continue
+        r = counted[0]
+        a = analyses[r.from_analysis or ""]
+        what = {"supported": "the evidence supports an effect",
+                "contradicted": "the data rule out an effect as large as the plausible one",
+                "inconclusive": "the data cannot tell"}[r.result or "inconclusive"]
+        power = "" if r.power is None else f" (power {r.power:.0%} to detect the plausible effect)"
+        out.append(OutcomeVerdict(ind.id, ind.label, r.result or "inconclusive", r.id, a.id, r.power,
+                                  r.plausible_effect, f"{a.title(ind.label)}: {what}{power}"))
+    return tuple(out)
+
+
+def _names(labels: list[str]) -> str:
+    low = [lab[:1].lower() + lab[1:] if lab[:2] != lab[:2].upper() else lab for lab in labels]
+    return low[0] if len(low) == 1 else ", ".join(low[:-1]) + " and " + low[-1]
+
+
+def outcome_sentence(outcomes: tuple[OutcomeVerdict, ...]) -> str:
+    """`` Outcome by outcome, the analyses support ...; they cannot tell for ...`` (empty if all agree)."""
+    by = {k: [o.label for o in outcomes if o.verdict == k] for k in ("supported", "contradicted", "inconclusive")}
+    if not (by["contradicted"] or by["inconclusive"]):
+        return ""
+    if len(outcomes) == 1:
+        o = outcomes[0]
+        power = "" if o.power is None else f" (the analysis had {o.power:.0%} power to detect the plausible effect)"
+        if o.verdict == "inconclusive":
+            return f" The data cannot tell whether there was an effect on {_names([o.label])}{power}."
+        return f" The data rule out an effect on {_names([o.label])} as large as expected."
+    parts = []
+    if by["supported"]:
+        parts.append(f"support an effect on {_names(by['supported'])}")
+    if by["contradicted"]:
+        parts.append(f"rule out an effect as large as expected on {_names(by['contradicted'])}")
+    if by["inconclusive"]:
+        parts.append(f"cannot tell whether there was an effect on {_names(by['inconclusive'])}")
+    text = "; they ".join(parts)
+    return (" Outcome by outcome, the analyses " + text + ". The posterior is for the claim as a whole, "
+            "so it rests on the outcomes with evidence.")

@@ -11,10 +11,13 @@ steps 4-6 ("assemble and assess the contribution story and challenges to it", "s
 additional evidence", "revise and strengthen the story") are covered by (4)-(6) here.
 
 **Link status.** Each logic-model element (``LogicModel.elements()`` ids) is a link: the
-step that produces it. Evidence items that name it in ``links`` and do not speak to a
-rival (``rival`` unset) are combined: the product of their likelihood ratios above 1 is
-*supported*, below 1 *contradicted*; no usable item (or a ratio of exactly 1) is
-*untested*.
+step that produces it. Evidence items that name it in ``links``, do not speak to a rival
+(``rival`` unset) and are counted (not repeating another item) decide it: an analysis
+item by its verdict (*supported*, *contradicted* or *inconclusive*: the data cannot tell),
+an item stated by the user by its likelihood ratio (above 1 supports, below 1
+contradicts, 1 cannot tell). Where items support and contradict the same link, the product
+of their likelihood ratios decides (above 1 supported, below 1 contradicted); only
+inconclusive items leave it *inconclusive*; no usable item leaves it *untested*.
 
 **Rival status.** The user's ``status`` wins. Otherwise items with ``rival: <id>`` (or
 whose id is listed in the rival's ``evidence_for`` / ``evidence_against``) are combined:
@@ -28,7 +31,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Literal
 
 from preveval.contribution.tracing import (
@@ -36,11 +39,12 @@ from preveval.contribution.tracing import (
     TracedItem,
     TracingResult,
     format_probability,
-    likelihood_ratio,
+    item_likelihoods,
+    ratio_of,
 )
 from preveval.spec.models import LogicModel, RivalExplanation
 
-LinkStatus = Literal["supported", "contradicted", "untested"]
+LinkStatus = Literal["supported", "contradicted", "inconclusive", "untested"]
 RivalStatus = Literal["ruled_out", "partly", "not_ruled_out"]
 
 #: Combined likelihood ratio against a rival at which it is ruled out.
@@ -127,11 +131,36 @@ class MayneSteps:
         return {lk.id: lk.status for lk in self.links}
 
 
-def _item_lr(it: TracedItem) -> float | None:
-    if it.observed is None:
+def _item_lr(it: TracedItem, *, counted_only: bool = True) -> float | None:
+    lk = item_likelihoods(it if counted_only or it.counted else replace(it, counted=True))
+    if lk is None:
         return None
-    lr = likelihood_ratio(it.p_if_true, it.p_if_false, it.observed)
+    lr = ratio_of(*lk)
     return None if math.isnan(lr) else lr
+
+
+def item_status(it: TracedItem) -> LinkStatus | None:
+    """What one counted item says about its links (None when it says nothing)."""
+    lr = _item_lr(it)
+    if lr is None:
+        return None
+    if it.outcome in ("supported", "contradicted", "inconclusive"):
+        return it.outcome  # type: ignore[return-value]
+    if lr == 1.0:
+        return "inconclusive"
+    return "supported" if lr > 1.0 else "contradicted"
+
+
+def _link_status(statuses: Sequence[LinkStatus], lr: float | None) -> LinkStatus:
+    kinds = set(statuses)
+    if "supported" in kinds and "contradicted" in kinds:
+        if lr is None or lr == 1.0:
+            return "inconclusive"
+        return "supported" if lr > 1.0 else "contradicted"
+    for k in ("supported", "contradicted", "inconclusive"):
+        if k in kinds:
+            return k  # type: ignore[return-value]
+    return "untested"
 
 
 def _combine(lrs: Sequence[float]) -> float | None:
@@ -167,13 +196,7 @@ def assess_links(
         linked = [it for it in items if el.id in it.links and it.rival is None]
         lrs = [v for v in (_item_lr(it) for it in linked) if v is not None]
         lr = _combine(lrs)
-        status: LinkStatus
-        if lr is None or lr == 1.0:
-            status = "untested"
-        elif lr > 1.0:
-            status = "supported"
-        else:
-            status = "contradicted"
+        status = _link_status([st for st in (item_status(it) for it in linked) if st is not None], lr)
         out.append(
             LinkAssessment(
                 id=el.id, stage=stage, text=el.text, status=status,
@@ -212,7 +235,7 @@ def assess_rival(rival: RivalExplanation, items: Sequence[TracedItem]) -> RivalA
     against_rival: list[TracedItem] = []
     lrs: list[float] = []
     for it in related:
-        lr = _item_lr(it)
+        lr = _item_lr(it, counted_only=False)
         if lr is None or lr == 1.0:
             continue
         lrs.append(lr)
@@ -301,26 +324,43 @@ def contribution_story(
             f"{_quote_list(ends)}."
         )
     if chain:
-        n_sup = sum(lk.status == "supported" for lk in chain)
-        n_con = sum(lk.status == "contradicted" for lk in chain)
-        n_unt = sum(lk.status == "untested" for lk in chain)
-        s = f"Of its {len(chain)} links, {n_sup} {'is' if n_sup == 1 else 'are'} supported by evidence"
-        s += f", {n_con} contradicted and {n_unt} untested."
-        parts.append(s)
+        n = {k: sum(lk.status == k for lk in chain) for k in ("supported", "contradicted", "inconclusive", "untested")}
+        bits = [f"{n['supported']} {'is' if n['supported'] == 1 else 'are'} supported by evidence",
+                f"{n['contradicted']} contradicted"]
+        if n["inconclusive"]:
+            bits.append(f"{n['inconclusive']} where the data cannot tell")
+        parts.append(f"Of its {len(chain)} links, " + ", ".join(bits) + f" and {n['untested']} untested.")
+        sup = [lk.text for lk in chain if lk.status == "supported" and lk.stage.startswith(("outcomes", "impact"))]
         con = [lk.text for lk in chain if lk.status == "contradicted"]
+        inc = [lk.text for lk in chain if lk.status == "inconclusive"]
+        if sup:
+            parts.append(f"The evidence supports {_quote_list(sup)}.")
         if con:
-            parts.append(f"The evidence contradicts {_quote_list(con)}.")
-    used = [s for s in tracing.steps if s.observed is not None]
+            parts.append(f"It contradicts {_quote_list(con)}.")
+        if inc:
+            parts.append(f"For {_quote_list(inc)} the data cannot tell: the analyses could not detect an effect "
+                         "of the plausible size.")
+    used = [s for s in tracing.steps if s.observed is not None and s.counted]
+    repeats = [s for s in tracing.steps if s.observed is not None and not s.counted]
     if used:
-        found = sum(bool(s.observed) for s in used)
+        tally: dict[str, int] = {}
+        for st in used:
+            key = st.result or ("found" if st.observed else "not found")
+            tally[key] = tally.get(key, 0) + 1
+        words = {"found": "found", "not found": "looked for and not found", "supported": "supporting an effect",
+                 "contradicted": "ruling out an effect of the plausible size", "inconclusive": "inconclusive"}
+        detail = ", ".join(f"{v} {words[k]}" for k, v in tally.items())
         parts.append(
             f"{len(used)} item{'s' if len(used) != 1 else ''} of evidence {'were' if len(used) != 1 else 'was'} "
-            f"weighed ({found} found, {len(used) - found} looked for and not found)."
+            f"weighed ({detail})"
+            + (f"; {len(repeats)} more repeat{'s' if len(repeats) == 1 else ''} evidence already counted and "
+               f"{'was' if len(repeats) == 1 else 'were'} not multiplied in" if repeats else "") + "."
         )
         strongest = max(used, key=_weight)
+        what = strongest.description or strongest.id
         parts.append(
-            f"The most telling was '{strongest.id}' ({EVIDENCE_TYPE_NAMES[strongest.type]}, "
-            f"{'found' if strongest.observed else 'not found'})."
+            f"The most telling was \"{what.rstrip('.')}\" ({EVIDENCE_TYPE_NAMES[strongest.type]}, "
+            f"{strongest.result or ('found' if strongest.observed else 'not found')})."
         )
     else:
         parts.append("No evidence with known results was weighed, so confidence stays at the prior.")
@@ -350,6 +390,10 @@ def suggest_further_evidence(
             out.append(f"Gather evidence on the link to '{lk.text}' ({lk.id}): no evidence item tests it.")
         elif lk.status == "contradicted":
             out.append(f"Find out why the evidence contradicts '{lk.text}' ({lk.id}).")
+        elif lk.status == "inconclusive":
+            out.append(f"Firm up the evidence on '{lk.text}' ({lk.id}): the data cannot tell an effect of the "
+                       "plausible size from none. More comparison areas, a longer follow-up or pooling with "
+                       "other areas running the initiative would give the analysis more power.")
     for lk in links:
         if lk.stage == "assumptions" and lk.status == "untested":
             out.append(f"Check the assumption '{lk.text}' ({lk.id}).")

@@ -15,12 +15,17 @@ Confidence in the claim is updated with Bayes' rule, item by item:
     P(H \\mid E) = \\frac{P(H)\\,L_T}{P(H)\\,L_T + (1 - P(H))\\,L_F}
 
 where :math:`(L_T, L_F) = (S, \\alpha)` when the item was observed and
-:math:`(1 - S, 1 - \\alpha)` when it was looked for and not found. Updating one item after
-another equals a single update with the product of the items' likelihood ratios only
+:math:`(1 - S, 1 - \\alpha)` when it was looked for and not found. An item derived from an
+analysis has three possible results (supported, contradicted, inconclusive;
+:mod:`preveval.contribution.verdict`) and carries the likelihoods of the one reached.
+
+Updating one item after another equals a single update with the product of the items'
+likelihood ratios only
 under **conditional independence**: given whether the claim is true or false, observing
-one item does not change the probability of observing another. This module assumes it;
-evidence items that share a source (two interviews with the same officer) should be
-merged into one item (an "evidence package") before tracing.
+one item does not change the probability of observing another. This module assumes it for
+the items it multiplies; items that repeat another (same indicator, or ``depends_on``) are
+marked not ``counted`` by :mod:`preveval.contribution.assess` and listed without being
+multiplied in.
 
 Evidence types (Van Evera 1997, as used by Befani & Stedman-Bryce 2017) are read off the
 two probabilities with :class:`TypeThresholds`; the posterior is put into words with
@@ -152,7 +157,11 @@ class TracedItem:
     """One evidence item ready for updating (user values and derived values resolved).
 
     ``observed`` is ``None`` when it could not be determined (e.g. its analysis failed);
-    such an item is listed but does not change the posterior.
+    such an item is listed but does not change the posterior. An item derived from an
+    analysis carries its ``outcome`` (supported, contradicted, inconclusive) and the
+    ``likelihoods`` of that outcome, P(outcome | claim) and P(outcome | not claim), which then
+    replace the found / not found pair. An item that is not ``counted`` repeats evidence
+    already counted (``counted_with``): it is listed but not multiplied in.
     """
 
     id: str
@@ -164,6 +173,41 @@ class TracedItem:
     rival: str | None = None
     from_analysis: str | None = None
     note: str = ""
+    outcome: str | None = None
+    likelihoods: tuple[float, float] | None = None
+    counted: bool = True
+    counted_with: str | None = None
+
+    @property
+    def result(self) -> str | None:
+        """What was seen: the analysis verdict, or found / not found (None when unknown)."""
+        if self.observed is None:
+            return None
+        return self.outcome or ("found" if self.observed else "not found")
+
+
+def item_likelihoods(it: TracedItem) -> tuple[float, float] | None:
+    """``(P(result | H), P(result | not H))`` of an item, or None when it does not count."""
+    if it.observed is None or not it.counted:
+        return None
+    if it.likelihoods is not None:
+        return it.likelihoods
+    return likelihoods(it.p_if_true, it.p_if_false, it.observed)
+
+
+def ratio_of(lt: float, lf: float) -> float:
+    """``lt / lf`` (``inf`` when ``lf`` is 0, ``nan`` for 0/0)."""
+    if lf == 0.0:
+        return math.nan if lt == 0.0 else math.inf
+    return lt / lf
+
+
+def update_with(prior: float, lt: float, lf: float) -> float:
+    """Posterior after a result with likelihoods ``lt`` (claim true) and ``lf`` (false)."""
+    den = prior * lt + (1.0 - prior) * lf
+    if den <= 0.0:
+        return prior
+    return min(1.0, max(0.0, prior * lt / den))
 
 
 def likelihoods(p_if_true: float, p_if_false: float, observed: bool) -> tuple[float, float]:
@@ -175,10 +219,7 @@ def likelihoods(p_if_true: float, p_if_false: float, observed: bool) -> tuple[fl
 
 def likelihood_ratio(p_if_true: float, p_if_false: float, observed: bool) -> float:
     """The Bayes factor of one item: ``L_T / L_F`` (``inf`` when ``L_F`` is 0, ``nan`` for 0/0)."""
-    lt, lf = likelihoods(p_if_true, p_if_false, observed)
-    if lf == 0.0:
-        return math.nan if lt == 0.0 else math.inf
-    return lt / lf
+    return ratio_of(*likelihoods(p_if_true, p_if_false, observed))
 
 
 def update(prior: float, p_if_true: float, p_if_false: float, observed: bool) -> float:
@@ -187,11 +228,7 @@ def update(prior: float, p_if_true: float, p_if_false: float, observed: bool) ->
     When the result is impossible under both the claim and its negation (both likelihoods
     zero) the probability is returned unchanged: the item's probabilities need revisiting.
     """
-    lt, lf = likelihoods(p_if_true, p_if_false, observed)
-    den = prior * lt + (1.0 - prior) * lf
-    if den <= 0.0:
-        return prior
-    return min(1.0, max(0.0, prior * lt / den))
+    return update_with(prior, *likelihoods(p_if_true, p_if_false, observed))
 
 
 @dataclass(frozen=True)
@@ -211,6 +248,8 @@ class TracingStep:
     rival: str | None = None
     from_analysis: str | None = None
     note: str = ""
+    result: str | None = None
+    counted: bool = True
 
 
 @dataclass(frozen=True)
@@ -243,6 +282,8 @@ class TracingResult:
                     "item": s.id,
                     "type": EVIDENCE_TYPE_NAMES[s.type],
                     "observed": None if s.observed is None else ("yes" if s.observed else "no"),
+                    "result": s.result,
+                    "counted": "yes" if s.counted else "no (repeats another item)",
                     "p_if_true": s.p_if_true,
                     "p_if_false": s.p_if_false,
                     "likelihood_ratio": s.likelihood_ratio,
@@ -251,7 +292,8 @@ class TracingResult:
                 for s in self.steps
             ],
             columns=[
-                "item", "type", "observed", "p_if_true", "p_if_false", "likelihood_ratio", "posterior",
+                "item", "type", "observed", "result", "counted", "p_if_true", "p_if_false", "likelihood_ratio",
+                "posterior",
             ],
         )
 
@@ -267,8 +309,9 @@ def final_posterior(prior: float, items: Iterable[TracedItem]) -> float:
     """The posterior after every item with a known ``observed``, updated in turn."""
     p = prior
     for it in items:
-        if it.observed is not None:
-            p = update(p, it.p_if_true, it.p_if_false, it.observed)
+        lk = item_likelihoods(it)
+        if lk is not None:
+            p = update_with(p, *lk)
     return p
 
 
@@ -329,14 +372,17 @@ def trace_contribution(
         _check_probability(f"{it.id}: p_if_true", it.p_if_true)
         _check_probability(f"{it.id}: p_if_false", it.p_if_false)
         etype = classify_evidence(it.p_if_true, it.p_if_false, thresholds)
-        if it.observed is None:
+        lk = item_likelihoods(it)
+        if lk is None:
+            why = ("not used: whether it was observed is unknown" if it.observed is None else
+                   f"not multiplied in: it repeats '{it.counted_with}', which is counted")
             steps.append(
-                TracingStep(it.id, it.description, etype, None, it.p_if_true, it.p_if_false, None, p, p,
-                            it.links, it.rival, it.from_analysis,
-                            it.note or "not used: whether it was observed is unknown")
+                TracingStep(it.id, it.description, etype, it.observed, it.p_if_true, it.p_if_false, None, p, p,
+                            it.links, it.rival, it.from_analysis, (it.note + "; " if it.note else "") + why
+                            if it.observed is not None else (it.note or why), it.result, it.counted)
             )
             continue
-        lr = likelihood_ratio(it.p_if_true, it.p_if_false, it.observed)
+        lr = ratio_of(*lk)
         note = it.note
         if math.isnan(lr):
             bf_defined = False
@@ -352,10 +398,11 @@ def trace_contribution(
             log_bf = -math.inf if log_bf != math.inf else math.nan
         else:
             log_bf += math.log(lr)
-        post = update(p, it.p_if_true, it.p_if_false, it.observed)
+        post = update_with(p, *lk)
         steps.append(
             TracingStep(it.id, it.description, etype, it.observed, it.p_if_true, it.p_if_false,
-                        None if math.isnan(lr) else lr, p, post, it.links, it.rival, it.from_analysis, note)
+                        None if math.isnan(lr) else lr, p, post, it.links, it.rival, it.from_analysis, note,
+                        it.result, it.counted)
         )
         p = post
     if certain_for and certain_against:

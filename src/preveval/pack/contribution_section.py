@@ -148,13 +148,19 @@ def _method_details(result: ContributionResult) -> list[str]:
         "P(H | E) = P(H)·L_T / (P(H)·L_T + (1 − P(H))·L_F), with (L_T, L_F) = (p_if_true, p_if_false) "
         "if found and (1 − p_if_true, 1 − p_if_false) if not.",
         "Items are assumed conditionally independent given the claim, so the order does not matter "
-        f"and the combined Bayes factor is the product of the items' ratios ({_bf(result.bayes_factor)}).",
+        f"and the combined Bayes factor is the product of the items' ratios ({_bf(result.bayes_factor)}). "
+        "Items that are not independent are counted once: analyses of the same indicator, and items declared "
+        "depends_on another, are represented by one item (the primary analysis, else the strongest design, "
+        "else the most powerful test); the others are listed as corroboration and not multiplied in.",
         f"Evidence types: high sensitivity means p_if_true ≥ {th.high_sensitivity:g}; low type I error "
         f"means p_if_false ≤ {th.low_type_i_error:g}. Doubly decisive = both; hoop = high sensitivity "
         "only; smoking gun = low type I error only; straw in the wind = neither.",
-        "Items derived from an analysis count as found when the estimate moves in the desired direction "
-        "with a 95% interval excluding zero; by default p_if_true is the analysis' power to detect the "
-        "declared plausible effect and p_if_false the test's size in one direction (0.025).",
+        "Items derived from an analysis take the verdict of the 95% interval the report shows (whatever its "
+        "inference): supported when it excludes no effect in the desired direction, contradicted when it "
+        "excludes the plausible effect, inconclusive otherwise. By default p_if_true is the power of that test "
+        "to support the plausible effect and p_if_false its size in one direction (0.025); the likelihoods "
+        "of the verdict reached come from a normal model of the test with the interval's own width, so an "
+        "inconclusive verdict leaves the posterior nearly where it was.",
         f"Confidence words (adapted from the IPCC likelihood scale, Mastrandrea et al. 2010): {scale}.",
     ]
 
@@ -191,21 +197,25 @@ def contribution_section(result: ContributionResult, spec: Any = None, *, diagra
     s2.bullets += [f"Assumption: {a}" for a in st.assumptions] + [f"Risk: {r}" for r in st.risks]
     if spec is not None and not diagram:
         s2.paragraphs.append("The logic-model diagram in the report is coloured by the evidence on each "
-                             "link: green supported, red contradicted, grey untested.")
+                             "link: green supported, red contradicted, grey the data cannot tell, "
+                             "pale untested.")
     if spec is not None and diagram:
         fig = plot_logic_model(spec.logic_model, spec.initiative.partners, result.rival_explanations,
                                result.link_status())
         s2.figures.append(FigureItem(
             "contribution-logic-model",
             "Logic model coloured by the evidence on each link (green supported, red contradicted, "
-            "grey untested), with rival explanations at the side.",
+            "grey the data cannot tell, pale untested), with rival explanations "
+            "at the side.",
             fig, alt=_diagram_alt(result)))
 
     s3 = Section(id="contribution-links", title="Step 3: evidence on each link")
-    counts = {k: sum(lk.status == k for lk in result.links) for k in ("supported", "contradicted", "untested")}
+    counts = {k: sum(lk.status == k for lk in result.links)
+              for k in ("supported", "contradicted", "inconclusive", "untested")}
     s3.paragraphs.append(f"Across all {len(result.links)} elements of the logic model, assumptions and risks "
                          f"included: {counts['supported']} supported by evidence, {counts['contradicted']} "
-                         f"contradicted and {counts['untested']} untested.")
+                         f"contradicted, {counts['inconclusive']} where "
+                         f"the data cannot tell and {counts['untested']} untested.")
     s3.tables.append(TableItem("contribution-links", "Evidence on each link of the theory of change",
                                _links_table(result)))
 

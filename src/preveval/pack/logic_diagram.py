@@ -2,7 +2,7 @@
 
 Each element is a box in its stage's column (inputs, activities, outputs, short-, medium-
 and long-term outcomes, impact); its colour is the status of the link into it
-(supported green, contradicted red, untested grey). Partners head the figure and are
+(supported green, contradicted red, the data cannot tell grey, untested pale). Partners head the figure and are
 named under the elements they deliver; rival explanations stand in a column at the side,
 coloured by whether they are ruled out; assumptions and risks run along the bottom.
 Drawn on a :class:`matplotlib.figure.Figure` with the Agg canvas (no pyplot state), so the
@@ -38,8 +38,12 @@ COLUMNS: tuple[tuple[str, str], ...] = (
 LINK_COLOURS: dict[str, tuple[str, str]] = {
     "supported": ("#d9f0d3", "#1b7837"),
     "contradicted": ("#fddbc7", "#b2182b"),
-    "untested": ("#eeeeee", "#7f7f7f"),
+    "inconclusive": ("#d9d9d9", "#525252"),
+    "untested": ("#f5f5f5", "#9e9e9e"),
 }
+#: Legend words of each link status.
+LINK_WORDS = {"supported": "supported", "contradicted": "contradicted", "inconclusive": "data cannot tell",
+              "untested": "untested"}
 RIVAL_COLOURS: dict[str | None, tuple[str, str]] = {
     "ruled_out": ("#d9f0d3", "#1b7837"),
     "partly": ("#fee0b6", "#b35806"),
@@ -196,7 +200,9 @@ def plot_logic_model(
         ax.text(0.2, y, line, ha="left", va="center", fontsize=8, color="#333333")
         y -= LINE_H * 1.1
 
-    handles = [Patch(facecolor=f, edgecolor=e, label=f"link {k}") for k, (f, e) in LINK_COLOURS.items()]
+    shown = set(status.values()) | {"supported", "contradicted", "untested"}
+    handles = [Patch(facecolor=f, edgecolor=e, label=f"link {LINK_WORDS[k]}") for k, (f, e) in LINK_COLOURS.items()
+               if k in shown]
     if rivals:
         handles += [Patch(facecolor=RIVAL_COLOURS[k][0], edgecolor=RIVAL_COLOURS[k][1], linestyle="--",
                           label=f"rival {RIVAL_WORDS[k]}") for k in ("ruled_out", "partly", "not_ruled_out")]
@@ -224,14 +230,16 @@ def logic_model_figure(spec: Any, result: Any = None) -> Any:
         rivals = spec.contribution.rival_explanations if spec.contribution is not None else ()
         status = {}
     fig = plot_logic_model(lm, spec.initiative.partners, rivals, status)
-    n = {k: sum(v == k for v in status.values()) for k in ("supported", "contradicted")}
+    n = {k: sum(v == k for v in status.values()) for k in ("supported", "contradicted", "inconclusive")}
     alt = (f"Logic model of {spec.initiative.name}: " + "; ".join(f"{st}: {el.text}" for st, el in lm.elements())
-           + (f". {n['supported']} link(s) supported, {n['contradicted']} contradicted by the evidence."
+           + (f". {n['supported']} link(s) supported, {n['contradicted']} contradicted by the evidence, "
+              f"{n['inconclusive']} where the data cannot tell."
               if status else ""))
     return FigureItem(
         "logic-model",
         "Logic model: inputs to impact, coloured by the evidence on each link (green supported, "
-        "red contradicted, grey untested); rival explanations at the side.",
+        "red contradicted, grey the data cannot tell, pale untested); rival "
+        "explanations at the side.",
         fig,
         alt=alt,
     )

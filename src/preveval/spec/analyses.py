@@ -69,6 +69,18 @@ class AnalysisBase(Model):
         "the power reported and the verdict 'contradicted' when the data rule out an effect that large")
 
 
+    def design_name(self) -> str:
+        """The design in words (e.g. 'interrupted time series')."""
+        raise NotImplementedError
+
+    def title(self, indicator_label: str) -> str:
+        """How the report names this analysis in a sentence: its ``label``, or design and indicator."""
+        if self.label:
+            return self.label
+        lab = indicator_label[:1].lower() + indicator_label[1:] if indicator_label[:2] != indicator_label[:2].upper() else indicator_label
+        return f"the {self.design_name()} of {lab}"
+
+
 class ItsAnalysis(AnalysisBase):
     """Interrupted time series regression (segmented regression)."""
 
@@ -157,6 +169,12 @@ class ItsAnalysis(AnalysisBase):
             raise ValueError("a comparison series needs estimator: segmented")
         return self
 
+    def design_name(self) -> str:
+        """The design in words."""
+        if self.comparison is not None:
+            return "controlled interrupted time series"
+        return "interrupted time series" + (" (structural model)" if self.estimator == "structural" else "")
+
     def intervention_map(self) -> dict[str, str]:
         """Interventions as an ordered ``{id: period}`` map (``""`` for a single one)."""
         if self.interventions is not None:
@@ -222,6 +240,15 @@ class DidAnalysis(AnalysisBase):
     )
 
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+    def design_name(self) -> str:
+        """The design in words."""
+        return {
+            "two_by_two": "difference-in-differences",
+            "twfe": "difference-in-differences",
+            "event_study": "event study",
+            "staggered": "staggered difference-in-differences",
+        }[self.design]
 
     @model_validator(mode="after")
     def _columns_for_design(self) -> DidAnalysis:

@@ -11,7 +11,14 @@ from typing import Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from preveval.spec.analyses import Analysis, DidAnalysis, Finite, ItsAnalysis, ItsComparison, Seasonality
+from preveval.spec.analyses import (
+    Analysis,
+    DidAnalysis,
+    Finite,
+    ItsAnalysis,
+    ItsComparison,
+    Seasonality,
+)
 from preveval.spec.base import Column, Ident, Model, Probability, Slug
 
 __all__ = [
