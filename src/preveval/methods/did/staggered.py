@@ -12,57 +12,13 @@ from dataclasses import replace
 import numpy as np
 
 from preveval.errors import EstimationError
+from preveval.methods.did.cells import GroupTimeCells, StaggeredOptions, group_time_cells
 from preveval.methods.did.core import Prepared, few_treated_warning, period_ordinals
-from preveval.methods.did.covariates import cell_att
 from preveval.results.base import Estimate, quantile, two_sided_p
 from preveval.results.did import DidResult, GroupTimeEstimate, PretrendTest
 from preveval.spec.models import DidAnalysis
 
-__all__ = ["fit_staggered_design"]
-
-
-def _cs_cells(Y: np.ndarray, G: np.ndarray, periods: np.ndarray, control: str,
-              Xp: np.ndarray | None = None, method: str = "dr", skipped: list[str] | None = None,
-              label=str, wu: np.ndarray | None = None):  # noqa: ANN001 - period ordinal -> text
-    """ATT(g, t), unit-level influence functions and cell metadata (varying base period).
-
-    ``Xp`` (units x periods x covariates): covariates, taken at each cell's base period,
-    for the conditional estimators of :mod:`preveval.methods.cs_covariates`.
-    """
-    n = Y.shape[0]
-    cohorts = [g for g in np.unique(G[G > 0]) if g > periods[0]]
-    cells, atts, ifs = [], [], []
-    pos = {int(t): j for j, t in enumerate(periods)}
-    for g in cohorts:
-        treat = G == g
-        n_g = int(treat.sum())
-        for j in range(1, len(periods)):
-            t = int(periods[j])
-            base = pos[int(g) - 1] if t >= g else j - 1
-            if control == "never_treated":
-                ctrl = G == 0
-            else:
-                ctrl = (G == 0) | ((G > max(t, int(periods[base]))) & (G != g))
-            n_c = int(ctrl.sum())
-            if n_c == 0:
-                continue
-            dy = Y[:, j] - Y[:, base]
-            cell = treat | ctrl
-            # without covariates or weights this is the difference of mean changes
-            cov = np.zeros((int(cell.sum()), 0)) if Xp is None else Xp[cell, base, :]
-            try:
-                att, inf_cell = cell_att(dy[cell], treat[cell].astype(float), cov, method,
-                                         None if wu is None else wu[cell])
-            except (EstimationError, np.linalg.LinAlgError) as exc:
-                if skipped is not None:
-                    skipped.append(f"ATT({label(g)}, {label(t)}): {exc}")
-                continue
-            inf = np.zeros(n)
-            inf[cell] = inf_cell * n / int(cell.sum())
-            cells.append((int(g), t, n_g, n_c))
-            atts.append(att)
-            ifs.append(inf)
-    return cells, np.array(atts), np.column_stack(ifs) if ifs else np.zeros((n, 0))
+__all__ = ["fit_staggered_design", "staggered_cells"]
 
 
 def _small_sample_att(est: float, se: float, psi: np.ndarray, G: np.ndarray, n_obs: int) -> tuple[Estimate, Estimate]:
@@ -137,7 +93,72 @@ def _pretrend_average_test(att: np.ndarray, IF: np.ndarray, pre: np.ndarray, pg:
     )
 
 
-def fit_staggered_design(spec: DidAnalysis, p: Prepared) -> DidResult:
+def staggered_cells(spec: DidAnalysis, p: Prepared, options: StaggeredOptions | None = None) -> GroupTimeCells:
+    """The Callaway–Sant'Anna group-time cells of a staggered analysis (:func:`group_time_cells`).
+
+    Builds the units x periods outcome matrix from the prepared rows, drops units treated
+    before their first pre-period (accounting for ``anticipation``) and, unless
+    ``options.allow_unbalanced_panel``, units not observed in every period (with warnings
+    in ``p.warnings``); checks that weights are constant within units. ``options``
+    defaults to what the analysis declares (:meth:`StaggeredOptions.from_spec`).
+    """
+    opt = options or StaggeredOptions.from_spec(spec)
+    assert spec.first_treated is not None
+    if p.unit is None:
+        raise EstimationError("a staggered design needs a unit column (data.unit)")
+    first = period_ordinals(p.frame[spec.first_treated])
+    periods, tcode = np.unique(p.time, return_inverse=True)
+    n_units = int(p.unit.max()) + 1
+    count = np.bincount(p.unit, minlength=n_units)
+    Y = np.full((n_units, len(periods)), np.nan)
+    Y[p.unit, tcode] = p.y
+    balanced = (count == len(periods)) & ~np.isnan(Y).any(axis=1)
+    if opt.allow_unbalanced_panel:
+        balanced = count > 0
+    elif not balanced.all():
+        p.warnings.append(f"{int((~balanced).sum())} units not observed in every period were left out (balanced panel needed)")
+    fu = np.full(n_units, np.nan)
+    fu[p.unit] = first
+    a = opt.anticipation
+    Gu = np.where(np.isnan(fu) | (fu > periods[-1] + a), 0.0, fu)
+    early = balanced & (Gu > 0) & (Gu <= periods[0] + a)
+    if early.any():
+        when = "in the first period" + (f" (or within the {a} anticipation period(s) after it)" if a else "")
+        p.warnings.append(f"{int(early.sum())} units treated {when} have no pre-period and were left out")
+    use = balanced & ~early
+    wu = None
+    if p.weights is not None:
+        wmax = np.full(n_units, -np.inf)
+        wmin = np.full(n_units, np.inf)
+        np.maximum.at(wmax, p.unit, p.weights)
+        np.minimum.at(wmin, p.unit, p.weights)
+        if np.any(wmax[count > 0] - wmin[count > 0] > 1e-12 * np.maximum(1.0, np.abs(wmax[count > 0]))):
+            raise EstimationError(f"design: staggered needs weights that do not change within a unit "
+                                  f"('{spec.weights}' varies over time for some units)")
+        wu = wmax[use]
+    Xp = None
+    if p.covariate_names:
+        Xp = np.full((n_units, len(periods), len(p.covariate_names)), np.nan)
+        Xp[p.unit, tcode, :] = p.covariates
+        Xp = Xp[use]
+    Y, G = Y[use], Gu[use]
+    if not (G > 0).any():
+        raise EstimationError(f"no treated units with a pre-treatment period: check '{spec.first_treated}'")
+    if spec.control == "never_treated" and not (G == 0).any():
+        raise EstimationError("no never-treated units: use control: not_yet_treated")
+    cells = group_time_cells(Y, G, periods, spec.control, Xp=Xp, method=spec.cs_method, weights=wu, options=opt,
+                             unit_codes=np.flatnonzero(use), labels=p.time_labels, label=p.label)
+    if cells.skipped:
+        sk = cells.skipped
+        p.warnings.append(f"{len(sk)} group-time effect(s) could not be estimated with the covariates "
+                          f"and were left out: {'; '.join(sk[:3])}{' ...' if len(sk) > 3 else ''}")
+    if not cells.att.size:
+        why = cells.skipped[0].split(": ", 1)[1] if cells.skipped else "no comparison units"
+        raise EstimationError(f"no group-time effect can be estimated ({why})")
+    return cells
+
+
+def fit_staggered_design(spec: DidAnalysis, p: Prepared, options: StaggeredOptions | None = None) -> DidResult:
     r"""Callaway & Sant'Anna (2021) group-time ATTs aggregated to one ATT.
 
     For each cohort :math:`g` (first treated period) and period :math:`t`, with the
@@ -162,95 +183,55 @@ def fit_staggered_design(spec: DidAnalysis, p: Prepared) -> DidResult:
     mean, regression, propensity score and cohort share is weighted, as R ``did`` with
     ``weightsname``.
     """
-    assert spec.first_treated is not None
-    if p.unit is None:
-        raise EstimationError("a staggered design needs a unit column (data.unit)")
     if spec.family != "gaussian":
         raise EstimationError("design: staggered supports family: gaussian only")
     if spec.fixed_effects:
         p.warnings.append("design: staggered (Callaway & Sant'Anna) does not use fixed_effects")
     if spec.inference != "cluster":
         p.warnings.append(f"design: staggered reports influence-function standard errors clustered by unit; inference: {spec.inference} is not used")
-    first = period_ordinals(p.frame[spec.first_treated])
-    periods, tcode = np.unique(p.time, return_inverse=True)
-    n_units = int(p.unit.max()) + 1
-    count = np.bincount(p.unit, minlength=n_units)
-    Y = np.full((n_units, len(periods)), np.nan)
-    Y[p.unit, tcode] = p.y
-    balanced = (count == len(periods)) & ~np.isnan(Y).any(axis=1)
-    if not balanced.all():
-        p.warnings.append(f"{int((~balanced).sum())} units not observed in every period were left out (balanced panel needed)")
-    fu = np.full(n_units, np.nan)
-    fu[p.unit] = first
-    Gu = np.where(np.isnan(fu) | (fu > periods[-1]), 0.0, fu)
-    early = balanced & (Gu > 0) & (Gu <= periods[0])
-    if early.any():
-        p.warnings.append(f"{int(early.sum())} units treated in the first period have no pre-period and were left out")
-    use = balanced & ~early
-    wu = None
-    if p.weights is not None:
-        wmax = np.full(n_units, -np.inf)
-        wmin = np.full(n_units, np.inf)
-        np.maximum.at(wmax, p.unit, p.weights)
-        np.minimum.at(wmin, p.unit, p.weights)
-        if np.any(wmax[count > 0] - wmin[count > 0] > 1e-12 * np.maximum(1.0, np.abs(wmax[count > 0]))):
-            raise EstimationError(f"design: staggered needs weights that do not change within a unit "
-                                  f"('{spec.weights}' varies over time for some units)")
-        wu = wmax[use]
-    Xp = None
-    if p.covariate_names:
-        Xp = np.full((n_units, len(periods), len(p.covariate_names)), np.nan)
-        Xp[p.unit, tcode, :] = p.covariates
-        Xp = Xp[use]
-    Y, G = Y[use], Gu[use]
-    if not (G > 0).any():
-        raise EstimationError(f"no treated units with a pre-treatment period: check '{spec.first_treated}'")
-    if spec.control == "never_treated" and not (G == 0).any():
-        raise EstimationError("no never-treated units: use control: not_yet_treated")
-    skipped: list[str] = []
-    cells, att, IF = _cs_cells(Y, G, periods, spec.control, Xp, spec.cs_method, skipped, p.label, wu)
-    if skipped:
-        p.warnings.append(f"{len(skipped)} group-time effect(s) could not be estimated with the covariates "
-                          f"and were left out: {'; '.join(skipped[:3])}{' ...' if len(skipped) > 3 else ''}")
-    if not cells:
-        why = skipped[0].split(": ", 1)[1] if skipped else "no comparison units"
-        raise EstimationError(f"no group-time effect can be estimated ({why})")
-    n = Y.shape[0]
-    V = IF.T @ IF / n**2
-    se = np.sqrt(np.diag(V))
-    gt = tuple(GroupTimeEstimate(g, t, float(a), float(s), ng, nc, p.label(g), p.label(t))
-               for (g, t, ng, nc), a, s in zip(cells, att, se, strict=True))
-    post = np.array([t >= g for g, t, _, _ in cells])
+    gtc = staggered_cells(spec, p, options)
+    att, IF, G, wun = gtc.att, gtc.inf, gtc.unit_group, gtc.unit_weight
+    n, n_obs = gtc.n_units, int(p.y.size) if gtc.unbalanced else gtc.n_units * len(gtc.periods)
+    se = np.sqrt(np.diag(IF.T @ IF / n**2))
+    gt = tuple(GroupTimeEstimate(int(g), int(t), float(a), None if ref else float(s), int(ng), int(nc),
+                                 p.label(g), p.label(t))
+               for g, t, a, s, ng, nc, ref in zip(gtc.group, gtc.time, att, se, gtc.n_treated, gtc.n_control,
+                                                   gtc.reference, strict=True))
+    post = gtc.post
     if not post.any():
         raise EstimationError("no period at or after treatment is observed for any cohort")
-    wun = np.ones(len(G)) if wu is None else wu
-    pg = np.array([np.mean(wun * (G == g)) for g, _, _, _ in cells])
+    pg = gtc.cohort_share
     wts = np.where(post, pg, 0.0)
     total = wts.sum()
     wts /= total
     est = float(wts @ att)
     # influence function of the estimated weights (R did:::wif)
-    ind = np.column_stack([wun * (G == g) for g, _, _, _ in cells])
+    ind = np.column_stack([wun * (G == g) for g in gtc.group])
     keep = np.flatnonzero(post)
     if1 = (ind[:, keep] - pg[keep]) / total
     if2 = np.outer((ind[:, keep] - pg[keep]).sum(axis=1), pg[keep] / total**2)
     inf_agg = IF[:, keep] @ wts[keep] + (if1 - if2) @ att[keep]
     se_att = float(np.sqrt(np.mean(inf_agg**2) / n))
-    effect, analytic = _small_sample_att(est, se_att, inf_agg, G, int(Y.size))
-    coefs = tuple(Estimate.wald(f"att_gt::{c.group_label}:{c.time_label}", c.estimate, c.std_error or np.nan, n=int(Y.size))
+    effect, analytic = _small_sample_att(est, se_att, inf_agg, G, n_obs)
+    coefs = tuple(Estimate.wald(f"att_gt::{c.group_label}:{c.time_label}", c.estimate,
+                                np.nan if c.std_error is None else c.std_error, n=n_obs)
                   for c in gt)
-    pre = np.flatnonzero(~post)
+    # pre-treatment cells outside the anticipation window; the universal reference cells are 0 by construction
+    pre = np.flatnonzero((gtc.time < gtc.group - gtc.anticipation) & ~gtc.reference)
     if pre.size:
         pretrend = _pretrend_average_test(att, IF, pre, pg, G)
     else:
         pretrend = PretrendTest("pretrend_leads_zero", "not_applicable", "no pre-treatment period is observed for any cohort")
+    Xp = p.covariate_names or None
     adj = ("" if Xp is None else
            f", conditional on {', '.join(p.covariate_names)} at the base period by "
            + ("doubly robust (Sant'Anna & Zhao 2020: logit propensity score and outcome regression)"
               if spec.cs_method == "dr" else "outcome regression (Heckman, Ichimura & Todd 1997)"))
+    extra = (f", {gtc.anticipation} anticipation period(s)" if gtc.anticipation else "") + (
+        ", unbalanced panel (cells as repeated cross-sections)" if gtc.unbalanced else "")
     desc = (
         "Staggered difference-in-differences (Callaway & Sant'Anna 2021): group-time ATT(g,t) "
-        f"against {spec.control.replace('_', '-')} units{adj}, varying base period, aggregated to one "
+        f"against {spec.control.replace('_', '-')} units{adj}, {gtc.base_period} base period{extra}, aggregated to one "
         "ATT weighted by cohort size over post-treatment cells; standard error, 95% interval and p-value "
         "from the cohort-by-cohort variance of the influence function with a small-sample correction and "
         "Welch-Satterthwaite t (the analytic influence-function standard error of R did, clustered by unit, "
@@ -261,11 +242,11 @@ def fit_staggered_design(spec: DidAnalysis, p: Prepared) -> DidResult:
     if few:
         p.warnings.append(few)
     return DidResult(
-        id=spec.id, method="did", indicator=spec.indicator, n_obs=int(Y.size), effect=effect,
+        id=spec.id, method="did", indicator=spec.indicator, n_obs=n_obs, effect=effect,
         scale="difference", ratio=None, coefficients=coefs, warnings=tuple(dict.fromkeys(p.warnings)),
         design="staggered", family="gaussian", inference=spec.inference, se_type="influence_function",
-        df_resid=None, n_clusters=n, n_units=n, n_periods=len(periods),
-        n_treated_units=n_treated, n_treated_clusters=n_treated, inference_comparison=(analytic,), n_treated_obs=int(sum(int(((G > 0) & (G <= t)).sum()) for t in periods)),
+        df_resid=None, n_clusters=n, n_units=n, n_periods=len(gtc.periods),
+        n_treated_units=n_treated, n_treated_clusters=n_treated, inference_comparison=(analytic,), n_treated_obs=int(sum(int(((G > 0) & (G <= t)).sum()) for t in gtc.periods)),
         staggered=len(np.unique(G[G > 0])) > 1, control=spec.control, pretrend_test=pretrend,
         description=desc, group_time=gt,
     )
