@@ -109,7 +109,11 @@ class StaggeredAggregate:
 
 @dataclass(frozen=True)
 class SunAbrahamRow:
-    """One interaction-weighted event-time effect :math:`\\hat v_e` (Sun & Abraham 2021, eq. 29)."""
+    """One interaction-weighted event-time effect :math:`\\hat v_\\ell` (Sun & Abraham 2021, eq. 29).
+
+    ``std_error`` includes the estimation of the cohort shares (their Proposition 6);
+    ``std_error_fixed_weights`` treats the shares as known (as ``fixest::sunab``).
+    """
 
     rel_time: int
     estimate: float
@@ -117,6 +121,7 @@ class SunAbrahamRow:
     ci_low: float | None
     ci_high: float | None
     p_value: float | None
+    std_error_fixed_weights: float | None = None
     reference: bool = False
 
 
