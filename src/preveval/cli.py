@@ -51,31 +51,46 @@ def _fail(code: int, lines: list[str]) -> NoReturn:
     raise typer.Exit(code)
 
 
-def _guard(debug: bool, action: Callable[[], Any]) -> Any:
-    """Run ``action``, turning preveval's errors into exit codes and messages."""
+def _guard(debug: bool, action: Callable[[], Any], pending: PrevevalError | None = None) -> Any:
+    """Run ``action``, turning preveval's errors into exit codes and messages.
+
+    ``pending`` is a problem found earlier (the output folder) that is reported together
+    with any problem ``action`` finds, or alone when ``action`` succeeds. Every line is
+    printed with its control characters escaped (:func:`preveval.pack.neutralise.terminal_text`),
+    so text from the evaluation file cannot send escape sequences to the terminal.
+    """
+    from .pack.neutralise import terminal_text
+
+    def fail(code: int, lines: list[str]) -> NoReturn:
+        _fail(code, [terminal_text(line) for line in lines])
+
+    later = [str(pending)] if isinstance(pending, PackError) else []
     try:
-        return action()
+        value = action()
+        if pending is not None:
+            raise pending
+        return value
     except InputError as exc:
         if debug:
             raise
         issues = exc.issues
-        n = len([i for i in issues if i.level == "error"])
-        _fail(2, [i.format() for i in issues] + [f"preveval: {n} error(s); nothing was written"])
+        n = len([i for i in issues if i.level == "error"]) + len(later)
+        fail(2, [i.format() for i in issues] + later + [f"preveval: {n} error(s); nothing was written"])
     except PackError as exc:
         if debug:
             raise
-        _fail(2, [str(exc), "preveval: nothing was written"])
+        fail(2, [str(exc), "preveval: nothing was written"])
     except PrevevalError as exc:
         if debug:
             raise
-        _fail(1, [f"preveval: {exc}"])
+        fail(1, [f"preveval: {exc}"])
     except KeyboardInterrupt:
-        _fail(1, ["preveval: interrupted; nothing was written"])
+        fail(1, ["preveval: interrupted; nothing was written"])
     except Exception as exc:  # noqa: BLE001 - the user gets a message, --debug the traceback
         if debug:
             raise
-        _fail(1, [f"preveval: internal error ({type(exc).__name__}: {exc}); nothing was written. "
-                  "Rerun with --debug for the traceback and please report it."])
+        fail(1, [f"preveval: internal error ({type(exc).__name__}: {exc}); nothing was written. "
+                 "Rerun with --debug for the traceback and please report it."])
 
 
 @app.command()
@@ -96,34 +111,60 @@ def validate(file: Annotated[Path, typer.Argument(help="The evaluation YAML file
 def run(file: Annotated[Path, typer.Argument(help="The evaluation YAML file.")],
         out_dir: Annotated[Path, typer.Option("--out", "-o", help="Folder to write the pack into.")],
         debug: DebugOpt = False) -> None:
-    """Run every analysis and write the evaluation pack into --out."""
+    """Run every analysis and write the evaluation pack into --out.
+
+    The output folder is checked, locked and, after an interrupted run, recovered before
+    anything is fitted; a problem with it is reported together with any problem in the
+    evaluation file, and the lock is held until the pack is in place.
+    """
+    from contextlib import ExitStack
+
     from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
-    from .pack.writer import check_target
+    from .pack.neutralise import terminal_text
+    from .pack.target import Claim, claim_target
     from .pipeline import load
 
-    _guard(debug, lambda: check_target(out_dir))
-    ev = _guard(debug, lambda: load(file))
-    for w in ev.warnings:
-        err.print(f"warning: {w.format()}", markup=False)
-    n = len(ev.spec.analyses)
-    with Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
-                  TimeElapsedColumn(), console=err, transient=True, disable=not err.is_terminal) as bar:
-        task = bar.add_task("fitting", total=n + 1)
+    with ExitStack() as stack:
+        def claim() -> tuple[Claim | None, PackError | None]:
+            try:
+                return stack.enter_context(claim_target(out_dir)), None
+            except PackError as exc:
+                if debug:
+                    raise
+                return None, exc
 
-        def step(name: str) -> None:
-            bar.update(task, description=f"fitting {name}")
-            bar.advance(task) if bar.tasks[task].completed < n else None
+        claimed, problem = _guard(debug, claim)
+        for note in claimed.notes if claimed else []:
+            err.print(f"note: {terminal_text(note)}", markup=False)
+        ev = _guard(debug, lambda: load(file), pending=problem)
+        for w in ev.warnings:
+            err.print(f"warning: {terminal_text(w.format())}", markup=False)
+        n = len(ev.spec.analyses)
+        with Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(),
+                      TextColumn("{task.completed}/{task.total}"), TimeElapsedColumn(), console=err, transient=True,
+                      disable=not err.is_terminal) as bar:
+            task = bar.add_task("fitting", total=n + 1)
 
-        result = _guard(debug, lambda: ev.run(progress=step))
-        bar.update(task, description="writing the pack", completed=n)
-        _guard(debug, lambda: result.write_pack(out_dir))
-        bar.update(task, completed=n + 1)
+            def step(name: str) -> None:
+                bar.update(task, description=f"fitting {terminal_text(name)}")
+                bar.advance(task) if bar.tasks[task].completed < n else None
+
+            result = _guard(debug, lambda: ev.run(progress=step))
+            bar.update(task, description="writing the pack", completed=n)
+            _guard(debug, lambda: result.write_pack(out_dir))
+            bar.update(task, completed=n + 1)
     _print_summary(result, out_dir)
 
 
 def _print_summary(result: Any, out_dir: Path) -> None:
-    table = Table(title=result.spec.initiative.name, title_justify="left")
+    """The run's summary on stdout; text from the evaluation file is shown as plain text."""
+    from rich.markup import escape
+    from rich.text import Text
+
+    from .pack.neutralise import terminal_text
+
+    table = Table(title=Text(terminal_text(result.spec.initiative.name)), title_justify="left")
     for col in ("analysis", "effect", "estimate (95% CI)", "ratio (95% CI)", "p"):
         table.add_column(col)
     for aid, r in result.analyses.items():
@@ -132,17 +173,18 @@ def _print_summary(result: Any, out_dir: Path) -> None:
         ratio = (f"{r.ratio.estimate:.3f} ({r.ratio.ci_low:.3f} to {r.ratio.ci_high:.3f})"
                  if r.ratio is not None and r.ratio.ci_low is not None else "")
         p = f"{e.p_value:.3g}" if e.p_value is not None else ""
-        table.add_row(aid, e.term, ci, ratio, p)
+        table.add_row(*(Text(terminal_text(c)) for c in (aid, e.term, ci, ratio, p)))
     out.print(table)
     if result.contribution is not None:
         from preveval.contribution.tracing import format_probability
 
         c = result.contribution
         out.print(f"Contribution claim: posterior {format_probability(c.posterior)} "
-                  f"(prior {format_probability(c.prior)}), {c.label}")
+                  f"(prior {format_probability(c.prior)}), {escape(terminal_text(c.label))}")
     if result.warnings:
         out.print(f"[yellow]{len(result.warnings)} warning(s)[/yellow]: see the report")
-    out.print(f"[green]✓[/green] pack written to {out_dir} (report.html, report.md, results.json)")
+    out.print(f"[green]✓[/green] pack written to {escape(terminal_text(str(out_dir)))} "
+              "(report.html, report.md, results.json)")
 
 
 @app.command()

@@ -1,9 +1,15 @@
 """Render report sections to Markdown and to self-contained HTML.
 
 Both renderers take the same list of :class:`~preveval.pack.section.Section` objects.
-HTML goes through a jinja2 template with autoescaping on; figures are inlined as base64
-PNG so the page needs no external resource. Markdown escapes HTML-special characters in
-user text so that a viewer never runs markup taken from the evaluation file.
+HTML goes through a jinja2 template with autoescaping on, and every value passes
+:func:`~preveval.pack.neutralise.escape_controls` on its way in (the environment's
+``finalize``); figures are inlined as base64 PNG so the page needs no external resource.
+
+Markdown: every string in a section is plain text (builders never write Markdown), so
+the renderer backslash-escapes all of it (:func:`~preveval.pack.neutralise.md_block`,
+:func:`~preveval.pack.neutralise.md_inline`) and only its own headings, emphasis, lists,
+tables and figure links are Markdown. A name in the evaluation file can therefore add no
+link, image, heading or HTML to report.md; control characters are shown as escapes.
 """
 
 from __future__ import annotations
@@ -13,9 +19,19 @@ import math
 from typing import Any
 
 import jinja2
+import markupsafe
 import pandas as pd
 
+from .neutralise import escape_controls, md_block, md_inline
 from .section import Section, TableItem
+
+
+def _finalize(value: Any) -> Any:
+    """Every ``{{ value }}`` of the template: controls escaped; rendered markup left alone."""
+    if isinstance(value, str) and not isinstance(value, markupsafe.Markup):
+        return escape_controls(value)
+    return value
+
 
 _ENV = jinja2.Environment(
     loader=jinja2.PackageLoader("preveval.pack", "templates"),
@@ -23,6 +39,7 @@ _ENV = jinja2.Environment(
     undefined=jinja2.StrictUndefined,
     trim_blocks=True,
     lstrip_blocks=True,
+    finalize=_finalize,
 )
 
 
@@ -52,42 +69,47 @@ def table_rows(t: TableItem) -> tuple[list[str], list[list[str]]]:
 
 
 def md_escape(text: str) -> str:
-    """Escape the characters that Markdown viewers would treat as HTML tags."""
-    return str(text).replace("<", "&lt;").replace(">", "&gt;")
+    """User text at the start of a Markdown line, escaped (see :func:`~preveval.pack.neutralise.md_block`)."""
+    return md_block(text)
 
 
 def _md_cell(text: str) -> str:
-    return md_escape(text).replace("|", "\\|").replace("\n", " ")
+    return md_inline(text)
 
 
 def render_markdown(title: str, sections: list[Section], figure_paths: dict[str, str]) -> str:
-    """The report as Markdown; ``figure_paths`` maps figure name to its relative path."""
-    out = [f"# {md_escape(title)}", ""]
+    """The report as Markdown; ``figure_paths`` maps figure name to its relative path.
+
+    Text from the sections is escaped; the headings, emphasis, lists, tables and figure
+    links around it are the only Markdown in the result.
+    """
+    out = [f"# {md_block(title)}", ""]
 
     def emit(sec: Section, level: int) -> None:
-        out.extend([f"{'#' * level} {md_escape(sec.title)}", ""])
+        out.extend([f"{'#' * level} {md_block(sec.title)}", ""])
         if sec.headline:
-            out.extend([f"**{md_escape(sec.headline)}**", ""])
+            out.extend([f"**{md_inline(sec.headline)}**", ""])
         for w in sec.warnings:
-            out.extend([f"> ⚠ {md_escape(w)}", ""])
+            out.extend([f"> ⚠ {md_inline(w)}", ""])
         for p in sec.paragraphs:
-            out.extend([md_escape(p), ""])
+            out.extend([md_block(p), ""])
         if sec.bullets:
-            out.extend([f"- {md_escape(b)}" for b in sec.bullets] + [""])
+            out.extend([f"- {md_block(b)}" for b in sec.bullets] + [""])
         for f in sec.figures:
-            out.extend([f"![{md_escape(f.alt or f.caption)}]({figure_paths[f.name]})", "", f"*{md_escape(f.caption)}*", ""])
+            out.extend([f"![{md_inline(f.alt or f.caption)}]({figure_paths[f.name]})", "",
+                        f"*{md_inline(f.caption)}*", ""])
         for t in sec.tables:
             if not t.show:
-                out.extend([f"Table: {md_escape(t.caption)} (tables/{t.name}.csv)", ""])
+                out.extend([f"Table: {md_inline(t.caption)} (tables/{t.name}.csv)", ""])
                 continue
             header, rows = table_rows(t)
-            out.extend([f"*{md_escape(t.caption)}* (tables/{t.name}.csv)", ""])
+            out.extend([f"*{md_inline(t.caption)}* (tables/{t.name}.csv)", ""])
             out.append("| " + " | ".join(_md_cell(h) for h in header) + " |")
             out.append("|" + "|".join("---" for _ in header) + "|")
             out.extend("| " + " | ".join(_md_cell(c) for c in r) + " |" for r in rows)
             out.append("")
         if sec.details:
-            out.extend(["Technical details:", ""] + [f"- {md_escape(d)}" for d in sec.details] + [""])
+            out.extend(["Technical details:", ""] + [f"- {md_block(d)}" for d in sec.details] + [""])
         for sub in sec.subsections:
             emit(sub, level + 1)
 

@@ -1,30 +1,54 @@
-"""Write an evaluation pack atomically.
+"""Write an evaluation pack so that nothing is lost and nothing is left half-done.
 
-Everything is built in a temporary folder beside the target and renamed into place only
-when complete, so a failed run leaves the target exactly as it was. An existing folder is
-replaced only when it is empty or is itself a pack (it has a results.json): preveval
-never deletes a folder of someone else's files.
+The pack is built in a temporary folder ``.<name>.tmp-XXXXXXXX`` beside the target; every
+file goes through :func:`put_file` (written, synced) and the manifest
+(:mod:`preveval.pack.manifest`) is written last. Then, with the target locked
+(:func:`~preveval.pack.target.claim_target`):
+
+* no pack yet: one rename puts the new pack in place;
+* a pack there: it is checked once more (it must hold only the files its manifest lists,
+  unchanged), renamed to ``.<name>.old-XXXXXXXX/pack``, checked again there (a file
+  dropped into it at the last moment puts it back and stops the run), the new pack is
+  renamed into place, and the old one is renamed to ``.<name>.del-XXXXXXXX`` and deleted.
+
+Whichever step a run is killed at, the next run's recovery finds either the old pack or
+the complete new one and puts it in place (:func:`~preveval.pack.target.recover`). A
+write error (a full disk, say) is a :class:`~preveval.errors.PackError` naming the file;
+the temporary folder is removed and the earlier pack is left as it was.
+
+Test hook: when the environment variable ``PREVEVAL_TEST_PAUSE_BETWEEN_RENAMES`` names a
+file, the writer creates that file between the two renames of a replacement and waits
+(up to a minute) until it is deleted. It exists only so that the tests can kill a run at
+the most delicate moment; nothing else reads it.
 """
 
 from __future__ import annotations
 
 import io
 import os
+import re
 import shutil
 import tempfile
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from preveval.errors import PackError
+from preveval.pack.manifest import MANIFEST, manifest_bytes, survey
+from preveval.pack.neutralise import escape_controls, neutralise_frame
 from preveval.pack.render import render_html, render_markdown
-from preveval.pack.section import Section
+from preveval.pack.section import Section, TableItem
+from preveval.pack.target import Target, check_target, claim_target, os_problem
 from preveval.provenance import version
 
 if TYPE_CHECKING:
     from preveval.results.evaluation import EvaluationResult
 
-__all__ = ["check_target", "figure_png", "write_pack"]
+__all__ = ["check_target", "figure_png", "put_file", "table_csv", "write_pack"]
+
+PAUSE_ENV = "PREVEVAL_TEST_PAUSE_BETWEEN_RENAMES"
+_FILE_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,199}")
 
 
 def figure_png(fig: object) -> bytes:
@@ -32,6 +56,23 @@ def figure_png(fig: object) -> bytes:
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=110, metadata={"Software": None}, bbox_inches="tight")  # type: ignore[attr-defined]
     return buf.getvalue()
+
+
+def put_file(path: Path, data: bytes) -> None:
+    """Create ``path`` (it must not exist), write ``data`` and sync it to disk."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666)
+    try:
+        view = memoryview(data)
+        while view:
+            view = view[os.write(fd, view):]
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def table_csv(t: TableItem) -> bytes:
+    """A table as CSV bytes, its text cells neutralised for spreadsheets (the one place tables are written)."""
+    return neutralise_frame(t.frame).to_csv(index=False, lineterminator="\n").encode("utf-8")
 
 
 def _all(sections: list[Section]) -> list[Section]:
@@ -42,48 +83,42 @@ def _all(sections: list[Section]) -> list[Section]:
     return out
 
 
-def check_target(out: Path) -> None:
-    """Refuse a target that is a file or a non-empty folder that is not a pack."""
-    if out.exists():
-        if not out.is_dir():
-            raise PackError(f"{out}: exists and is not a folder; choose another --out")
-        if any(out.iterdir()) and not (out / "results.json").is_file():
-            raise PackError(f"{out}: the folder is not empty and is not a preveval pack; "
-                            "choose a new or empty folder for --out")
-
-
 def write_pack(result: EvaluationResult, out: Path, *, progress: Callable[[str], None] | None = None) -> Path:
-    """Write results.json, report.md, report.html, figures/ and tables/ into ``out``."""
-    check_target(out)
-    parent = out.parent if str(out.parent) else Path(".")
+    """Write results.json, report.md, report.html, figures/, tables/ and the manifest into ``out``.
+
+    Returns the pack's absolute path. Raises :class:`~preveval.errors.PackError` when the
+    target cannot be used or written; the target is then exactly as it was.
+    """
+    with claim_target(out) as claim:
+        t = claim.target
+        try:
+            tmp = Path(tempfile.mkdtemp(prefix=f".{t.name}.tmp-", dir=t.parent))
+        except OSError as exc:
+            raise PackError(os_problem(t.show(t.parent), "create a temporary folder", exc)) from None
+        try:
+            umask = os.umask(0)
+            os.umask(umask)
+            os.chmod(tmp, 0o777 & ~umask)  # mkdtemp makes it private; a pack is an ordinary folder
+            files = _write_into(result, tmp, t, progress)
+            _put(tmp, MANIFEST, manifest_bytes(files), t)
+            _sync_dir(tmp)
+            _install(tmp, t)
+        except BaseException:
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise
+    return t.out
+
+
+def _put(d: Path, rel: str, data: bytes, t: Target) -> None:
     try:
-        parent.mkdir(parents=True, exist_ok=True)
+        put_file(d / rel, data)
     except OSError as exc:
-        raise PackError(f"{parent}: cannot create the folder: {exc.strerror}") from None
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=parent))
-    umask = os.umask(0)
-    os.umask(umask)
-    os.chmod(tmp, 0o777 & ~umask)  # mkdtemp makes it private; a pack is an ordinary folder
-    try:
-        _write_into(result, tmp, progress)
-        if out.exists():
-            old = Path(tempfile.mkdtemp(prefix=f".{out.name}.old-", dir=parent))
-            os.rename(out, old / "pack")
-            try:
-                os.rename(tmp, out)
-            except OSError:
-                os.rename(old / "pack", out)
-                raise
-            shutil.rmtree(old, ignore_errors=True)
-        else:
-            os.rename(tmp, out)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-    return out
+        raise PackError(os_problem(t.show(t.out / rel), "write the file", exc)
+                         + f"; {t.show()} was left as it was") from None
 
 
-def _write_into(result: EvaluationResult, d: Path, progress: Callable[[str], None] | None) -> None:
+def _write_into(result: EvaluationResult, d: Path, t: Target,
+                progress: Callable[[str], None] | None) -> dict[str, bytes]:
     import matplotlib
 
     from preveval.pack.report import build_sections  # the section builders draw with matplotlib
@@ -91,29 +126,125 @@ def _write_into(result: EvaluationResult, d: Path, progress: Callable[[str], Non
     matplotlib.use("Agg", force=False)
     from matplotlib import pyplot as plt
 
-    (d / "figures").mkdir()
-    (d / "tables").mkdir()
-    (d / "results.json").write_text(result.to_json(), encoding="utf-8")
+    files: dict[str, bytes] = {}
+
+    def put(rel: str, data: bytes) -> None:
+        _put(d, rel, data, t)
+        files[rel] = data
+
+    for sub in ("figures", "tables"):
+        try:
+            (d / sub).mkdir()
+        except OSError as exc:
+            raise PackError(os_problem(t.show(t.out / sub), "create the folder", exc)) from None
+    put("results.json", result.to_json().encode("utf-8"))
     if progress:
         progress("report sections")
     sections = build_sections(result)
     pngs: dict[str, bytes] = {}
     paths: dict[str, str] = {}
+    tables: set[str] = set()
     for sec in _all(sections):
         for f in sec.figures:
             if f.name in pngs:
                 raise PackError(f"two figures are named {f.name}")
+            _check_name(f.name, "figure")
             pngs[f.name] = figure_png(f.figure)
             plt.close(f.figure) if hasattr(f.figure, "number") else None
-            (d / "figures" / f"{f.name}.png").write_bytes(pngs[f.name])
+            put(f"figures/{f.name}.png", pngs[f.name])
             paths[f.name] = f"figures/{f.name}.png"
-        for t in sec.tables:
-            t.frame.to_csv(d / "tables" / f"{t.name}.csv", index=False, lineterminator="\n")
+        for tab in sec.tables:
+            _check_name(tab.name, "table")
+            if tab.name in tables:
+                raise PackError(f"two tables are named {tab.name}")
+            tables.add(tab.name)
+            put(f"tables/{tab.name}.csv", table_csv(tab))
     spec = result.spec
     title = f"{spec.initiative.name}: evaluation report"
     subtitle = _subtitle(result)
-    (d / "report.md").write_text(render_markdown(title, sections, paths), encoding="utf-8")
-    (d / "report.html").write_text(render_html(title, subtitle, sections, pngs), encoding="utf-8")
+    put("report.md", render_markdown(title, sections, paths).encode("utf-8"))
+    put("report.html", render_html(title, subtitle, sections, pngs).encode("utf-8"))
+    return files
+
+
+def _check_name(name: str, what: str) -> None:
+    if not _FILE_NAME.fullmatch(name) or ".." in name:
+        raise PackError(f"a {what} is named {escape_controls(name)!r}, which is not a safe file name")
+
+
+def _sync_dir(d: Path) -> None:
+    """Sync a folder's entries (a no-op where folders cannot be opened, as on Windows)."""
+    for sub in (d / "figures", d / "tables", d):
+        try:
+            fd = os.open(sub, os.O_RDONLY)
+        except OSError:
+            continue
+        try:
+            os.fsync(fd)
+        except OSError:
+            pass
+        finally:
+            os.close(fd)
+
+
+def _pause_between_renames() -> None:
+    """The test hook (see the module docstring)."""
+    flag = os.environ.get(PAUSE_ENV)
+    if not flag:
+        return
+    Path(flag).write_text(f"{os.getpid()}\n")
+    deadline = time.monotonic() + 60
+    while Path(flag).exists() and time.monotonic() < deadline:
+        time.sleep(0.02)
+
+
+def _install(tmp: Path, t: Target) -> None:
+    """Put the finished pack in ``tmp`` at ``t.out``, replacing an earlier pack."""
+    if not t.out.exists() and not t.out.is_symlink():
+        try:
+            os.rename(tmp, t.out)
+        except OSError as exc:
+            raise PackError(os_problem(t.show(), "move the new pack into place", exc)) from None
+        _sync_dir(t.parent)
+        return
+    check_target(t)  # once more: files may have been added while the analyses ran
+    try:
+        old = Path(tempfile.mkdtemp(prefix=f".{t.name}.old-", dir=t.parent))
+    except OSError as exc:
+        raise PackError(os_problem(t.show(t.parent), "create a temporary folder", exc)) from None
+    aside = old / "pack"
+    try:
+        os.rename(t.out, aside)
+    except OSError as exc:
+        old.rmdir()
+        raise PackError(os_problem(t.show(), "move the earlier pack aside", exc)) from None
+    try:
+        s = survey(aside)
+        if not (s.replaceable or (not s.has_manifest and not s.foreign)):
+            raise _Changed  # something was added at the last moment: put it back, then say what
+        _pause_between_renames()
+        os.rename(tmp, t.out)
+    except BaseException as exc:
+        os.rename(aside, t.out)
+        old.rmdir()
+        if isinstance(exc, _Changed):
+            check_target(t)  # raises with the list of what is there
+            raise PackError(f"{t.show()}: the folder changed while the pack was being replaced; run again") from None
+        if isinstance(exc, OSError):
+            raise PackError(os_problem(t.show(), "move the new pack into place", exc)
+                            + f"; {t.show()} was left as it was") from None
+        raise
+    _sync_dir(t.parent)
+    trash = t.parent / f".{t.name}.del-{old.name[-8:]}"
+    try:
+        os.rename(old, trash)
+    except OSError:
+        trash = old
+    shutil.rmtree(trash, ignore_errors=True)
+
+
+class _Changed(Exception):
+    """The earlier pack changed between the last check and the swap."""
 
 
 def _subtitle(result: EvaluationResult) -> str:
@@ -121,5 +252,3 @@ def _subtitle(result: EvaluationResult) -> str:
     partners = ", ".join(p.name for p in s.initiative.partners)
     return (f"Made with preveval {version()} from {result.inputs.source}"
             + (f" — partners: {partners}" if partners else ""))
-
-
