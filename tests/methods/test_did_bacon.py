@@ -11,9 +11,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from support import ROOT
 from preveval.errors import EstimationError
 from preveval.methods.did.bacon import bacon_decomposition
+from support import ROOT
 
 CASTLE = ROOT / "tests" / "reference" / "castle" / "castle.csv"
 
@@ -67,10 +67,10 @@ def test_each_comparison_is_its_two_by_two(castle, decomposition):
     """The 2x2 for 2006 vs 2008 (earlier vs later) by hand: years 2000-2007, post from 2006."""
     wide = castle.pivot(index="state", columns="year", values="l_homicide")
     eff = castle.groupby("state")["effyear"].first()
-    k, l = wide[eff == 2006], wide[eff == 2008]
+    k, late = wide[eff == 2006], wide[eff == 2008]
     pre, post = [y for y in range(2000, 2006)], [2006, 2007]
     by_hand = ((k[post].mean(axis=1).mean() - k[pre].mean(axis=1).mean())
-               - (l[post].mean(axis=1).mean() - l[pre].mean(axis=1).mean()))
+               - (late[post].mean(axis=1).mean() - late[pre].mean(axis=1).mean()))
     row = next(c for c in decomposition.comparisons if (c.treated, c.control) == ("2006", "2008"))
     assert row.type == "earlier_vs_later" and row.estimate == pytest.approx(by_hand, abs=1e-12)
 

@@ -114,17 +114,17 @@ def poisson_staggered(y: np.ndarray, unit: np.ndarray, time: np.ndarray, first_t
                                  " (the Poisson iterations did not converge)"))
     tau, V = fit.coef, fit.cov.vcov
     Xk = X[fit.keep]
-    O = Xk.T @ y[fit.keep]
-    if np.any(O <= 0):
+    obs = Xk.T @ y[fit.keep]
+    if np.any(obs <= 0):
         raise EstimationError("a treated cohort x period cell has no events: its rate ratio is not finite")
-    E0 = O * np.exp(-tau)
+    E0 = obs * np.exp(-tau)
     w = E0 / E0.sum()
-    log_rr = float(np.log(O.sum() / E0.sum()))
+    log_rr = float(np.log(obs.sum() / E0.sum()))
     se_log = float(np.sqrt(w @ V @ w))
     effect = Estimate.wald("log_rate_ratio", log_rr, se_log, n=fit.n_obs)
     n_treated = Xk.sum(axis=0)
-    prevented_total = float(E0.sum() - O.sum())
-    grad_prev = -E0  # d(sum E0 - sum O)/d tau
+    prevented_total = float(E0.sum() - obs.sum())
+    grad_prev = -E0  # d(sum E0 - sum obs)/d tau
     se_prev = float(np.sqrt(grad_prev @ V @ grad_prev))
     nt = float(n_treated.sum())
     att = Estimate.wald("att_count", -prevented_total / nt, se_prev / nt, n=int(nt))
@@ -134,7 +134,7 @@ def poisson_staggered(y: np.ndarray, unit: np.ndarray, time: np.ndarray, first_t
     per = (lambda v: v / years) if periods_per_year else (lambda v: float("nan"))
     lo, hi = prevented_total - z * se_prev, prevented_total + z * se_prev
     prevented = Prevented(prevented_total, lo, hi, per(prevented_total), per(lo), per(hi), years,
-                          float(E0.sum()), float(O.sum()),
+                          float(E0.sum()), float(obs.sum()),
                           "delta method over the cohort x period effects (normal, observed counts fixed)", 0, 0)
     se = np.sqrt(np.diag(V))
     out = tuple(PoissonCell(g, t, label(g), label(t), Estimate.wald(nm, float(b), float(s), n=int(k)),
@@ -142,6 +142,6 @@ def poisson_staggered(y: np.ndarray, unit: np.ndarray, time: np.ndarray, first_t
                 for (g, t), nm, b, s, k in zip(cells, names, tau, se, n_treated, strict=True))
     return PoissonStaggeredResult(
         effect=effect, ratio=effect.exp(), att_count=att, cells=out, expected_untreated=float(E0.sum()),
-        observed=float(O.sum()), prevented=prevented, fixed_effects=fixed_effects, n_obs=fit.n_obs,
+        observed=float(obs.sum()), prevented=prevented, fixed_effects=fixed_effects, n_obs=fit.n_obs,
         n_clusters=int(fit.cov.n_clusters or 0),
     )
