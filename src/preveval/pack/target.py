@@ -125,6 +125,12 @@ def resolve_target(out: Path | str) -> Target:
     absolute = Path(os.path.abspath(out))
     if not absolute.name:
         raise PackError(f"{given}: give a folder for the pack, not the root of the file system")
+    n = len(os.fsencode(absolute.name))
+    limit = _name_max(absolute.parent) - NAME_EXTRA
+    if n > limit:
+        raise PackError(f"{given}: the folder name is {n} bytes long; at most {limit} fit (the file system allows "
+                        f"{limit + NAME_EXTRA} and preveval needs {NAME_EXTRA} more for its temporary folder "
+                        f".<name>.tmp-XXXXXXXX); choose a shorter --out")
     try:
         here = Path.cwd().resolve()
     except OSError:
@@ -140,17 +146,11 @@ def resolve_target(out: Path | str) -> Target:
                             "choose another --out")
         raise PackError(f"{given}: is a symbolic link (to {link}); preveval replaces the folder itself, so give "
                         "the real folder or choose another --out")
-    n = len(os.fsencode(absolute.name))
-    limit = _name_max(absolute.parent) - NAME_EXTRA
-    if n > limit:
-        raise PackError(f"{given}: the folder name is {n} bytes long; at most {limit} fit (the file system allows "
-                        f"{limit + NAME_EXTRA} and preveval needs {NAME_EXTRA} more for its temporary folder "
-                        f".<name>.tmp-XXXXXXXX); choose a shorter --out")
     return Target(absolute, given)
 
 
 def _name_max(d: Path) -> int:
-    while not d.exists() and d != d.parent:
+    while not os.path.isdir(d) and d != d.parent:
         d = d.parent
     try:
         return int(os.pathconf(d, "PC_NAME_MAX"))
@@ -323,15 +323,29 @@ def claim_target(out: Path | str) -> Iterator[Claim]:
     """Check, create, lock, recover and probe the target; release the lock on leaving.
 
     Parent folders created here are removed again on leaving when they are still empty
-    (the run failed before it wrote the pack).
+    (the run failed before it wrote the pack). Any OS error on the way is a PackError.
     """
-    t = resolve_target(out)
-    created = _make_parents(t.parent)
     try:
-        with PackLock(t.lock_path, t.show(), t.show(t.lock_path)) as lock:
-            notes = [*lock.notes, *recover(t)]
-            check_target(t)
-            probe(t)
+        t = resolve_target(out)
+        created = _make_parents(t.parent)
+    except OSError as exc:
+        raise PackError(os_problem(out, "use this folder", exc)) from None
+    try:
+        lock = PackLock(t.lock_path, t.show(), t.show(t.lock_path))
+        try:
+            lock.acquire()
+            try:
+                notes = [*lock.notes, *recover(t)]
+                check_target(t)
+                probe(t)
+            except BaseException:
+                lock.release()
+                raise
+        except OSError as exc:
+            raise PackError(os_problem(t.show(), "prepare the folder", exc)) from None
+        try:
             yield Claim(t, notes)
+        finally:
+            lock.release()
     finally:
         _remove_empty(created)
