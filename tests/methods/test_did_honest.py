@@ -14,8 +14,6 @@ import pandas as pd
 import pytest
 
 from preveval.methods.did.honest import (
-    _eta_lp,
-    _eta_one_nuisance,
     _folded_normal_quantile,
     _gamma,
     honest_breakdown,
@@ -23,6 +21,7 @@ from preveval.methods.did.honest import (
     honest_relative_magnitude,
     honest_sensitivity,
 )
+from preveval.methods.did.honest_arp import _eta_lp, _eta_one_nuisance
 from support import ROOT
 
 EHEC = ROOT / "tests" / "reference" / "ehec" / "ehec_data.csv"
