@@ -119,6 +119,7 @@ def run(file: Annotated[Path, typer.Argument(help="The evaluation YAML file.")],
     """
     from contextlib import ExitStack
 
+    from rich.markup import escape
     from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
     from .pack.neutralise import terminal_text
@@ -147,7 +148,7 @@ def run(file: Annotated[Path, typer.Argument(help="The evaluation YAML file.")],
             task = bar.add_task("fitting", total=n + 1)
 
             def step(name: str) -> None:
-                bar.update(task, description=f"fitting {terminal_text(name)}")
+                bar.update(task, description=f"fitting {escape(terminal_text(name))}")
                 bar.advance(task) if bar.tasks[task].completed < n else None
 
             result = _guard(debug, lambda: ev.run(progress=step))

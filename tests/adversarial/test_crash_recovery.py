@@ -66,10 +66,10 @@ def name_in(pack: Path) -> str:
 
 
 @pytest.fixture
-def old_pack(evaluation_dir: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, bytes | str]:
+def old_pack(evaluation_dir: Path, monkeypatch: pytest.MonkeyPatch, copy_pack) -> dict[str, bytes | str]:
     """A pack at evaluation_dir/pack; the spec then renamed to 'Second version'. Its snapshot."""
     monkeypatch.chdir(evaluation_dir)
-    assert_clean(cli("run", YAML, "--out", "pack"), 0)
+    copy_pack(evaluation_dir / "pack")
     renamed(evaluation_dir, "Second version")
     return snapshot(evaluation_dir / "pack")
 
@@ -125,6 +125,7 @@ def test_a_run_finds_the_pack_busy_while_another_is_replacing_it(
     assert leftovers(d) == []
 
 
+@pytest.mark.slow
 def test_two_runs_started_together_on_one_out(evaluation_dir: Path, old_pack: dict[str, bytes | str]) -> None:
     """No internal error, no empty .old folder: one waits its turn or is told the pack is busy."""
     d = evaluation_dir
@@ -157,12 +158,12 @@ def test_an_interrupt_between_the_renames_rolls_back_at_once(
 
 
 @pytest.fixture(scope="module")
-def made(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+def made(tmp_path_factory: pytest.TempPathFactory, pack_template: Path) -> tuple[Path, Path]:
     """Two complete packs written by preveval (A and B), to lay out leftovers with."""
     base = tmp_path_factory.mktemp("packs")
     (base / YAML).write_text(SPEC)
     series_frame().to_csv(base / "data.csv", index=False)
-    pv.load(base / YAML).run().write_pack(base / "A")
+    shutil.copytree(pack_template, base / "A")
     renamed(base, "Second version")
     pv.load(base / YAML).run().write_pack(base / "B")
     return base / "A", base / "B"

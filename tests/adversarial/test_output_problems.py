@@ -40,9 +40,9 @@ def no_fit(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 @pytest.fixture
-def old_pack(here: Path) -> dict[str, bytes | str]:
-    assert_clean(cli("run", YAML, "--out", "pack"), 0)
-    return snapshot(here / "pack")
+def old_pack(here: Path, copy_pack) -> dict[str, bytes | str]:
+    """A preveval pack at here/pack; its snapshot."""
+    return snapshot(copy_pack(here / "pack"))
 
 
 def refused_before_fit(here: Path, out: str, pattern: str) -> str:

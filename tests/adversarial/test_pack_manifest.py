@@ -21,11 +21,10 @@ YAML = "evaluation.yaml"
 
 
 @pytest.fixture
-def pack(evaluation_dir: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """A pack written by ``preveval run`` at evaluation_dir/pack (the cwd is evaluation_dir)."""
+def pack(evaluation_dir: Path, monkeypatch: pytest.MonkeyPatch, copy_pack) -> Path:
+    """A preveval pack at evaluation_dir/pack (the cwd is evaluation_dir)."""
     monkeypatch.chdir(evaluation_dir)
-    assert_clean(cli("run", YAML, "--out", "pack"), 0)
-    return evaluation_dir / "pack"
+    return copy_pack(evaluation_dir / "pack")
 
 
 def refused(evaluation_dir: Path, out: str, *expected: str) -> str:
@@ -54,7 +53,10 @@ def test_a_folder_with_a_results_json_is_not_a_pack(evaluation_dir: Path, monkey
     assert err.count("\n") == 2  # the problem on one line, then "nothing was written"
 
 
-def test_the_manifest_lists_every_file_with_its_hash(pack: Path) -> None:
+def test_the_manifest_lists_every_file_with_its_hash(evaluation_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(evaluation_dir)
+    assert_clean(cli("run", YAML, "--out", "pack"), 0)
+    pack = evaluation_dir / "pack"
     doc = json.loads((pack / MANIFEST).read_text())
     assert doc["format"] == "preveval-pack" and doc["manifest_version"] == 1
     assert doc["preveval_version"] == pv.__version__
@@ -70,9 +72,12 @@ def test_the_manifest_lists_every_file_with_its_hash(pack: Path) -> None:
     assert leftovers(pack.parent) == []
 
 
-def test_same_inputs_give_the_same_manifest_and_files(evaluation_dir: Path, pack: Path) -> None:
+def test_same_inputs_give_the_same_manifest_and_files(evaluation_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """The manifest is part of the byte-identical rerun: equal manifests mean equal files."""
+    monkeypatch.chdir(evaluation_dir)
+    assert_clean(cli("run", YAML, "--out", "pack"), 0)
     assert_clean(cli("run", YAML, "--out", "again"), 0)
+    pack = evaluation_dir / "pack"
     again = evaluation_dir / "again"
     assert (again / MANIFEST).read_bytes() == (pack / MANIFEST).read_bytes()
     assert snapshot(again) == snapshot(pack)
