@@ -24,7 +24,7 @@ import pytest
 
 from methods.conftest import simulate_panel
 from preveval.errors import EstimationError
-from preveval.methods.did.aggregate import BootstrapOptions, aggregate_att, aggregate_influence
+from preveval.methods.did.aggregate import BootstrapOptions, aggregate_att, aggregate_influence, event_study_vector
 from preveval.methods.did.cells import StaggeredOptions, group_time_cells
 from preveval.methods.did.core import prepare
 from preveval.methods.did.fit import fit_did
@@ -292,3 +292,18 @@ def test_multiplier_weights_and_clusters():
     assert np.isnan(zero.std_error).all() and np.isnan(zero.critical_value)
     with pytest.raises(ValueError, match="weights_type"):
         multiplier_bootstrap(inf, reps=10, weights_type="webb")
+
+
+def test_event_study_vector_for_the_sensitivity_analysis():
+    from preveval.methods.did.honest import honest_sensitivity
+
+    cells, _ = reference("never_treated", "universal", 0)
+    e, est, V, n_pre = event_study_vector(cells)
+    assert -1 not in e and n_pre == int(np.sum(e < -1))
+    dyn = aggregate_att(cells, "dynamic").table().set_index("key")
+    np.testing.assert_allclose(est, dyn.loc[e, "estimate"], atol=1e-12)
+    np.testing.assert_allclose(np.sqrt(np.diag(V)), dyn.loc[e, "std_error"], rtol=1e-12)
+    res = honest_sensitivity(est, V, n_pre, [0.0, 0.05], restriction="smoothness")
+    assert res.estimate == pytest.approx(dyn.loc[0, "estimate"])
+    with pytest.raises(EstimationError, match="universal"):
+        event_study_vector(reference("never_treated", "varying", 0)[0])

@@ -41,7 +41,7 @@ from preveval.methods.did.multiplier import multiplier_bootstrap
 from preveval.results.base import Estimate, two_sided_p
 from preveval.results.staggered import AggregateRow, MultiplierBootstrap, StaggeredAggregate
 
-__all__ = ["BootstrapOptions", "aggregate_att", "aggregate_influence"]
+__all__ = ["BootstrapOptions", "aggregate_att", "aggregate_influence", "event_study_vector"]
 
 KINDS = ("simple", "dynamic", "group", "calendar")
 
@@ -232,3 +232,26 @@ def aggregate_att(cells: GroupTimeCells, kind: str = "dynamic", *, min_e: float 
         min_e=None if not np.isfinite(min_e) else float(min_e), max_e=None if not np.isfinite(max_e) else float(max_e),
         balance_e=balance_e, bootstrap=boot,
     )
+
+
+def event_study_vector(cells: GroupTimeCells, *, min_e: float = -np.inf,
+                       max_e: float = np.inf) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
+    r"""Dynamic effects and their covariance for a sensitivity analysis (as R ``HonestDiD::honest_did``).
+
+    Returns event times, estimates :math:`\hat\theta_{es}(e)` and their covariance
+    :math:`\Psi'\Psi/n^2` from the influence functions, without the reference event time
+    (:math:`e = -1 - \delta`, zero by construction under the universal base period), and the
+    number of pre-period effects (:math:`e < -\delta - 1`). Needs ``base_period: universal``
+    (with the varying base the pre-period effects are not deviations from one reference).
+    """
+    if cells.base_period != "universal":
+        raise EstimationError("the sensitivity analysis needs the universal base period (base_period: universal)")
+    agg = aggregate_influence(cells, "dynamic", min_e=min_e, max_e=max_e)
+    ref = -1 - cells.anticipation
+    keep = agg.keys != ref
+    e, est, inf = agg.keys[keep], agg.estimates[keep], agg.inf[:, keep]
+    n_pre = int(np.sum(e < ref))
+    if n_pre < 1 or np.sum(e >= 0) < 1:
+        raise EstimationError("the sensitivity analysis needs at least one pre-period and one post-period effect")
+    window = (e < ref) | (e >= 0)  # leave out anticipation periods
+    return e[window], est[window], (inf[:, window].T @ inf[:, window]) / cells.n_units**2, n_pre
