@@ -24,7 +24,12 @@ import pytest
 
 from methods.conftest import simulate_panel
 from preveval.errors import EstimationError
-from preveval.methods.did.aggregate import BootstrapOptions, aggregate_att, aggregate_influence, event_study_vector
+from preveval.methods.did.aggregate import (
+    BootstrapOptions,
+    aggregate_att,
+    aggregate_influence,
+    event_study_vector,
+)
 from preveval.methods.did.cells import StaggeredOptions, group_time_cells
 from preveval.methods.did.core import prepare
 from preveval.methods.did.fit import fit_did
