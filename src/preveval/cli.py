@@ -59,9 +59,9 @@ def _guard(debug: bool, action: Callable[[], Any], pending: PrevevalError | None
     printed with its control characters escaped (:func:`preveval.pack.neutralise.terminal_text`),
     so text from the evaluation file cannot send escape sequences to the terminal.
     """
-    from .pack.neutralise import terminal_text
-
     def fail(code: int, lines: list[str]) -> NoReturn:
+        from .pack.neutralise import terminal_text  # only on the way out
+
         _fail(code, [terminal_text(line) for line in lines])
 
     later = [str(pending)] if isinstance(pending, PackError) else []

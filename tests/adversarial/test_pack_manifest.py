@@ -119,6 +119,46 @@ def test_a_pack_holding_anything_else_is_not_replaced(evaluation_dir: Path, pack
     refused(evaluation_dir, "pack", *expected)
 
 
+def test_files_dropped_into_the_pack_during_the_fit_stop_the_replacement(
+        evaluation_dir: Path, pack: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The pack is checked again just before it is replaced: the fit may take minutes."""
+    from preveval.pipeline import Evaluation
+
+    real_run = Evaluation.run
+
+    def run_while_the_user_saves_notes(self: Evaluation, progress: object = None) -> object:
+        (pack / "notes.txt").write_text("written during the fit")
+        return real_run(self, progress=progress)  # type: ignore[arg-type]
+
+    before = snapshot(pack)
+    monkeypatch.setattr(Evaluation, "run", run_while_the_user_saves_notes)
+    err = assert_clean(cli("run", YAML, "--out", "pack"), 2)
+    assert err.startswith("pack: preveval will not replace this pack, because it holds files preveval did not "
+                          "write: notes.txt"), err
+    assert snapshot(pack) == {**before, "notes.txt": b"written during the fit"}
+    assert leftovers(evaluation_dir) == []
+
+
+def test_a_file_dropped_in_at_the_last_moment_puts_the_pack_back(
+        evaluation_dir: Path, pack: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Between the last check and the move aside: the moved pack is checked again and put back."""
+    import preveval.pack.writer as writer
+
+    real_check = writer.check_target
+
+    def check_then_intrude(t: object) -> object:
+        done = real_check(t)  # type: ignore[arg-type]
+        (pack / "late.txt").write_text("just saved")
+        return done
+
+    before = snapshot(pack)
+    monkeypatch.setattr(writer, "check_target", check_then_intrude)
+    err = assert_clean(cli("run", YAML, "--out", "pack"), 2)
+    assert "files preveval did not write: late.txt" in err, err
+    assert snapshot(pack) == {**before, "late.txt": b"just saved"}
+    assert leftovers(evaluation_dir) == []
+
+
 def test_file_browser_caches_do_not_block_a_rerun(evaluation_dir: Path, pack: Path) -> None:
     """.DS_Store / Thumbs.db carry no user content: the one documented exception."""
     (pack / ".DS_Store").write_bytes(b"\0\0\0\1Bud1")
