@@ -84,6 +84,13 @@ def _weighted(att: np.ndarray, inf: np.ndarray, keep: np.ndarray, pg: np.ndarray
     return float(wts @ att[keep]), psi
 
 
+def _add(keys: list, ests: list, infs: list, counts: list, key: int, est: float, psi: np.ndarray, n: int) -> None:
+    keys.append(key)
+    ests.append(est)
+    infs.append(psi)
+    counts.append(n)
+
+
 def aggregate_influence(cells: GroupTimeCells, kind: str = "dynamic", *, min_e: float = -np.inf,
                         max_e: float = np.inf, balance_e: int | None = None) -> AggregateInfluence:
     """The aggregated effects and their influence functions (see the module docstring)."""
@@ -120,7 +127,7 @@ def aggregate_influence(cells: GroupTimeCells, kind: str = "dynamic", *, min_e: 
         for ev in eseq:
             keep = np.flatnonzero((e == ev) & include)
             est, psi = _weighted(att, inf, keep, pg, w, G, g)
-            keys.append(int(ev)), ests.append(est), infs.append(psi), counts.append(keep.size)
+            _add(keys, ests, infs, counts, int(ev), est, psi, keep.size)
         pos = np.array(keys) >= 0
         if not pos.any():
             raise EstimationError("no event time at or after treatment in the window")
@@ -135,7 +142,7 @@ def aggregate_influence(cells: GroupTimeCells, kind: str = "dynamic", *, min_e: 
         for c in glist:
             keep = np.flatnonzero((g == c) & window)
             est, psi = _weighted(att, inf, keep, pg, w, G, g, estimate_weights=False)
-            keys.append(int(c)), ests.append(est), infs.append(psi), counts.append(keep.size)
+            _add(keys, ests, infs, counts, int(c), est, psi, keep.size)
         pgg = np.array([np.mean(w * (G == c)) for c in glist])
         M = np.column_stack(infs)
         allg = np.arange(len(glist))
@@ -146,7 +153,7 @@ def aggregate_influence(cells: GroupTimeCells, kind: str = "dynamic", *, min_e: 
             if not keep.size:
                 continue
             est, psi = _weighted(att, inf, keep, pg, w, G, g)
-            keys.append(int(tt)), ests.append(est), infs.append(psi), counts.append(keep.size)
+            _add(keys, ests, infs, counts, int(tt), est, psi, keep.size)
         M = np.column_stack(infs)
         overall, overall_inf = float(np.mean(ests)), M.mean(axis=1)
     return AggregateInfluence(np.array(keys), np.array(ests), M, np.array(counts), overall, overall_inf)

@@ -36,6 +36,7 @@ covariates.
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Literal
 
 import numpy as np
 
@@ -115,7 +116,8 @@ def bacon_decomposition(y: np.ndarray, unit: np.ndarray, time: np.ndarray, treat
             nk, nu = share[k], share[u]
             nku = nk / (nk + nu)
             w = (nk + nu) ** 2 * nku * (1 - nku) * dbar[k] * (1 - dbar[k]) / VD
-            kind = "treated_vs_never" if groups[u] >= T else "treated_vs_always"
+            kind: Literal["treated_vs_never", "treated_vs_always"] = (
+                "treated_vs_never" if groups[u] >= T else "treated_vs_always")
             out.append(BaconComparison(name(k), name(u), kind, _did(ybar, k, u, everywhere, idx >= groups[k]), float(w)))
     for a, k in enumerate(timing):
         for l in timing[a + 1:]:  # noqa: E741 - the paper's name for the later group

@@ -81,9 +81,9 @@ def _max_program(s_T: np.ndarray, gam: np.ndarray, Sig: np.ndarray, W: np.ndarra
         best, arg = None, None
         sd = W[:, 0]
         x = W[:, 1] if k1 == 2 else np.zeros(m)
-        for i in np.flatnonzero(np.abs(x) <= 1e-14):
+        for z in np.flatnonzero(np.abs(x) <= 1e-14):
             lam = np.zeros(m)
-            lam[i] = 1.0 / sd[i]
+            lam[z] = 1.0 / sd[z]
             v = float(f @ lam)
             if best is None or v > best:
                 best, arg = v, lam
