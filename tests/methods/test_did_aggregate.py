@@ -312,3 +312,17 @@ def test_event_study_vector_for_the_sensitivity_analysis():
     assert res.estimate == pytest.approx(dyn.loc[0, "estimate"])
     with pytest.raises(EstimationError, match="universal"):
         event_study_vector(reference("never_treated", "varying", 0)[0])
+
+
+def test_fit_with_an_unbalanced_panel_keeps_every_unit():
+    df = panel(seed=5, drop=0.08, n=150, periods=8)
+    s = spec()
+    r = fit_staggered_design(s, prepare(s, df, "y", "unit", "period"), StaggeredOptions(allow_unbalanced_panel=True))
+    assert not any("balanced panel" in w for w in r.warnings)
+    assert r.n_obs == len(df) and r.n_units == df["unit"].nunique()
+    assert "unbalanced panel (cells as repeated cross-sections)" in r.description
+    ref = csdid_aggte(csdid_fit(df, "never_treated", allow_unbalanced_panel=True), "simple")
+    assert r.effect.estimate == pytest.approx(float(ref["overall_att"]), abs=1e-10)
+    assert r.inference_comparison[0].std_error == pytest.approx(float(np.ravel(ref["overall_se"])[0]), rel=1e-8)
+    dropped = fit_did(s, df, outcome="y", unit="unit", time="period")
+    assert any("balanced panel" in w for w in dropped.warnings) and dropped.n_units < r.n_units
