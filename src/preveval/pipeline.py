@@ -28,7 +28,7 @@ from .results.base import AnalysisResult
 from .results.evaluation import EvaluationResult, InputSummary
 from .spec.loader import Positioned, load_yaml_file
 from .spec.models import DidAnalysis, EvaluationSpec, ItsAnalysis
-from .spec.validate import validate_spec
+from .spec.validate import check_spec
 
 Progress = Callable[[str], None]
 
@@ -75,6 +75,8 @@ class Evaluation:
             data_file=self.dataset.file, data_sha256=self.dataset.sha256, n_rows=int(len(f)),
             first_period=str(f["period"].min()), last_period=str(f["period"].max()),
             n_periods=int(f["t"].nunique()), n_units=int(f[unit].nunique()) if unit else None,
+            warnings=tuple(i.format() for i in self.warnings if i.level == "warning"
+                           and not i.path.startswith("analyses[")),
         )
 
 
@@ -116,22 +118,27 @@ def fit_analysis(ev: Evaluation, a: ItsAnalysis | DidAnalysis) -> AnalysisResult
 
 def assemble(ev: Evaluation, results: dict[str, AnalysisResult]) -> EvaluationResult:
     """Add contribution analysis and economics to the fitted analyses."""
-    contribution = economics = None
+    from .contribution import assess_contribution, assess_economics, select_primary
+
     spec = ev.spec
-    if spec.contribution is not None or spec.economics is not None:
-        from .contribution import assess_contribution, assess_economics
+    economics = assess_economics(spec, results) if spec.economics is not None else None
+    contribution = assess_contribution(spec, results, economics=economics) if spec.contribution is not None else None
+    inputs = ev.inputs()
+    warnings = list(inputs.warnings)
+    warnings += [f"{aid}: {w}" for aid, r in results.items() for w in r.warnings]
+    if contribution is not None:
+        warnings += [f"contribution: {w}" for w in contribution.warnings]
+    if economics is not None:
+        warnings += [f"economics: {w}" for w in getattr(economics, "notes", ())]
+    return EvaluationResult(spec, inputs, results, contribution, economics, tuple(dict.fromkeys(warnings)), ev,
+                            select_primary(spec, results))
 
-        if spec.contribution is not None:
-            contribution = assess_contribution(spec, results)
-        if spec.economics is not None:
-            economics = assess_economics(spec, results)
-    warnings = tuple(i.format() for i in ev.warnings if i.level == "warning")
-    return EvaluationResult(spec, ev.inputs(), results, contribution, economics, warnings, ev)
 
-
-def _finish(pos: Positioned, dataset: Dataset, spec_sha: str) -> Evaluation:
-    spec = validate_spec(pos)
+def _finish(pos: Positioned, dataset: Dataset, spec_sha: str,
+            checked: tuple[EvaluationSpec, list[Issue]] | None = None) -> Evaluation:
+    spec, spec_warnings = checked or check_spec(pos)
     frame, issues = check_dataset(dataset, spec, pos)
+    issues = [*spec_warnings, *issues]
     errors = [i for i in issues if i.level == "error"]
     if errors:
         spec_side = [i for i in errors if i.file == pos.file]
@@ -149,11 +156,12 @@ def load(path: str | Path) -> Evaluation:
     display = str(path)
     pos = load_yaml_file(path, display)
     spec_sha = hashlib.sha256(path.read_bytes()).hexdigest()
-    spec = validate_spec(pos)
+    checked = check_spec(pos)
+    spec = checked[0]
     data_path = (path.parent / spec.data.path)
     data_display = str(Path(display).parent / spec.data.path) if Path(display).parent != Path(".") else spec.data.path
     dataset = read_dataset(data_path, data_display, spec.data.sheet)
-    return _finish(pos, dataset, spec_sha)
+    return _finish(pos, dataset, spec_sha, checked)
 
 
 def from_dict(spec: Mapping[str, Any], data: pd.DataFrame, *, name: str = "<dict>") -> Evaluation:

@@ -36,6 +36,7 @@ from preveval.contribution.mayne import (
     assess_rivals,
     mayne_steps,
 )
+from preveval.contribution.primary import PrimaryAnalysis, select_primary
 from preveval.contribution.rating import (
     EmmieDimension,
     EvidenceRating,
@@ -71,6 +72,7 @@ __all__ = [
     "EvidenceRecord",
     "Interval",
     "LinkAssessment",
+    "PrimaryAnalysis",
     "MayneSteps",
     "PartnerCost",
     "PreventedEvents",
@@ -100,6 +102,7 @@ __all__ = [
     "rate_design",
     "rate_evidence",
     "resolve_evidence",
+    "select_primary",
     "sms_level",
     "trace_contribution",
     "update",

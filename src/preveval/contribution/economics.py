@@ -400,6 +400,13 @@ def _choose_analysis(spec: EvaluationSpec, results: Mapping[str, Any]) -> str | 
         return eco.analysis
     valued = {u.indicator for u in eco.unit_values}
     kinds = {i.id: i.kind for i in spec.indicators}
+    from preveval.contribution.primary import select_primary
+
+    primary = select_primary(spec, results)
+    if primary is not None:
+        a = next(a for a in spec.analyses if a.id == primary.analysis)
+        if kinds.get(a.indicator) == "count" and getattr(results.get(a.id), "prevented", None) is not None:
+            return a.id
     order = list(spec.analyses)
     for pred in (
         lambda a: kinds.get(a.indicator) == "count" and a.indicator in valued and
@@ -416,8 +423,9 @@ def _choose_analysis(spec: EvaluationSpec, results: Mapping[str, Any]) -> str | 
 def assess_economics(spec: EvaluationSpec, results: Mapping[str, Any]) -> EconomicsResult | None:
     """Economics of the evaluation; ``None`` when the file has no ``economics`` block.
 
-    The valued analysis is ``economics.analysis``, else the first count analysis with a unit
-    value (preferring one whose result carries ``prevented``). Its result's ``prevented``
+    The valued analysis is ``economics.analysis``, else the primary analysis
+    (:mod:`~preveval.contribution.primary`) when it counts events prevented, else the first
+    count analysis with a unit value (preferring one whose result carries ``prevented``). Its result's ``prevented``
     attribute (``total``, ``ci_low``, ``ci_high``, ``years``...) gives the events prevented;
     when absent, costs and break-even are still reported with a note.
     """

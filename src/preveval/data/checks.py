@@ -18,6 +18,7 @@ from ..errors import Issue
 from ..spec.loader import Loc, Positioned
 from ..spec.models import DidAnalysis, EvaluationSpec, ItsAnalysis
 from ..spec.validate import suggest
+from .design_checks import check_designs
 from .periods import EXAMPLES, FREQUENCIES, parse_period, parse_periods
 from .read import Dataset
 
@@ -272,6 +273,8 @@ def check_dataset(ds: Dataset, spec: EvaluationSpec, pos: Positioned) -> tuple[p
     issues += _check_structure(ds, frame, spec, pos)
     if not any(i.level == "error" for i in issues):
         issues += check_intervention_windows(spec, frame, pos)
+    if not any(i.level == "error" for i in issues):
+        issues += check_designs(frame, spec, pos)
     return frame, issues
 
 

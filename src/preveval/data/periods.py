@@ -132,3 +132,11 @@ def periods_per_year(periods: pd.Series) -> float:
         if code.startswith(key):
             code = key[0]
     return _PER_YEAR.get(code[:1], 12.0)
+
+
+_WORDS = {365.25: "day", 52.1775: "week", 12.0: "month", 4.0: "quarter", 1.0: "year"}
+
+
+def period_word(ppy: float) -> str:
+    """The period as a word (month for 12 periods a year)."""
+    return _WORDS.get(ppy, "period")

@@ -11,8 +11,18 @@ import pandas as pd
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
+from preveval.data.design_checks import FEW_TREATED
 from preveval.pack.section import FigureItem, Section, TableItem
-from preveval.pack.wording import change_phrase, desired_direction, lower_first
+from preveval.pack.wording import (
+    baseline_phrase,
+    change_phrase,
+    desired_direction,
+    difference_unit,
+    fmt_p,
+    lower_first,
+    verdict_tail,
+)
+from preveval.results.base import coefficient_table
 from preveval.results.did import DidResult
 from preveval.spec.models import DidAnalysis, Indicator
 
@@ -32,27 +42,25 @@ DESIGN_TITLES = {
 }
 
 
-def headline(result: DidResult, indicator: Indicator, spec: DidAnalysis | None = None) -> str:
-    """One sentence for the board."""
+def headline(result: DidResult, indicator: Indicator, spec: DidAnalysis | None = None, verdict: object = None) -> str:
+    """One sentence for the board: size, direction, certainty, the yardstick and what the data can tell."""
     e = result.effect
     label = lower_first(indicator.label)
-    rate = spec is not None and spec.offset is not None and spec.family == "gaussian"
-    unit = f"per {spec.rate_per:,.0f}" if rate and spec is not None else indicator.unit_label or ""
+    unit = "" if result.scale == "log" else difference_unit(result, indicator)
     change, lim, clear = change_phrase(e, result.scale, unit)
     where = "Where the initiative ran"
-    if rate:
-        label, verb = f"the rate of {label}", "was"
-    else:
-        verb = "were"
+    base = baseline_phrase(result.baseline, indicator)
+    base = f", from {base}" if base else ""
     if lim is None:
         return f"{where}, the change in {label} could not be estimated with a confidence interval."
     if clear:
         good = desired_direction(e, indicator.desired)
         tail = "" if good else " — the opposite of what the initiative intends"
-        return (f"{where}, {label} {verb} {change} ({lim}) than the comparison areas' experience "
-                f"predicts{tail}.")
-    return (f"{where}, {label} {verb} {change} than the comparison areas' experience predicts, but this is "
-            f"uncertain ({lim}), so we cannot tell whether the initiative made a difference.")
+        return (f"{where}, {label} were {change} ({lim}) than the comparison areas' experience "
+                f"predicts{tail}{base}.{verdict_tail(verdict, result.scale, unit) if not good else ''}")
+    return (f"{where}, {label} were {change} than the comparison areas' experience predicts, but this is "
+            f"uncertain ({lim}){base}." + (verdict_tail(verdict, result.scale, unit)
+                                           or " We cannot tell whether the initiative made a difference."))
 
 
 def _paragraphs(result: DidResult, indicator: Indicator) -> list[str]:
@@ -78,10 +86,19 @@ def _paragraphs(result: DidResult, indicator: Indicator) -> list[str]:
                        "cannot prove, the assumption.")
     if result.bootstrap is not None:
         b = result.bootstrap
-        out.append(f"Because there are only {result.n_clusters} clusters, the p-value ({b.p_value:.3g}) and the "
-                   f"95% interval come from a wild cluster {'score ' if result.family == 'poisson' else ''}"
-                   f"bootstrap ({b.reps:,} draws, {b.weights_type} weights), "
-                   "which stays reliable with few areas.")
+        few = result.n_treated_clusters is not None and result.n_treated_clusters < FEW_TREATED
+        out.append(f"With {result.n_clusters} clusters, the p-value ({fmt_p(b.p_value)}) and the 95% interval come "
+                   f"from a wild cluster {'score ' if result.family == 'poisson' else ''}bootstrap ({b.reps:,} "
+                   f"draws, {b.weights_type} weights), which keeps its size with few clusters"
+                   + (f" but not with only {result.n_treated_clusters} treated: see the warning." if few else "."))
+    if result.randomization is not None:
+        ri = result.randomization
+        how = "every" if ri.enumerated else f"{ri.n_assignments - 1:,} random"
+        out.append(f"The p-value ({fmt_p(ri.p_value)}) and the 95% interval come from randomization inference: the "
+                   f"treatment of the {ri.n_treated_units} treated area(s) was given to other areas in {how} "
+                   f"possible way(s) ({ri.n_assignments:,} assignments with the real one), and the real estimate "
+                   f"compared with the estimates those give. The p-value cannot be smaller than "
+                   f"{ri.min_p_value:.2g}" + (" so no 5% result is possible here." if ri.min_p_value > 0.05 else "."))
     prevented = getattr(result, "prevented", None)
     if prevented is not None:
         n = indicator.unit_label or "events"
@@ -189,15 +206,21 @@ def plot_trends(trends: pd.DataFrame, indicator: Indicator, start: int | None, r
     return fig
 
 
-def did_section(result: DidResult, indicator: Indicator, spec: DidAnalysis) -> Section:
-    """The report section of one DiD analysis."""
+def did_section(result: DidResult, indicator: Indicator, spec: DidAnalysis, verdict: object = None) -> Section:
+    """The report section of one DiD analysis (``verdict``: its verdict against the plausible effect)."""
     sec = Section(id=f"analysis-{spec.id}", title=f"{DESIGN_TITLES[spec.design]}: {indicator.label}")
-    sec.headline = headline(result, indicator, spec)
+    sec.headline = headline(result, indicator, spec, verdict)
     sec.paragraphs = _paragraphs(result, indicator)
     sec.warnings = list(result.warnings)
     sec.details = _details(result, spec)
     coefs = result.coefficient_frame()
-    sec.tables.append(TableItem(f"{spec.id}-coefficients", "Coefficients of the model", coefs, show=len(coefs) <= 30))
+    sec.tables.append(TableItem(f"{spec.id}-coefficients", "Coefficients of the model (interval_method says how "
+                                "each interval was obtained; the headline row uses the analysis' inference)", coefs,
+                                show=len(coefs) <= 30))
+    if result.inference_comparison:
+        cmp_ = coefficient_table(result.inference_comparison)
+        sec.tables.append(TableItem(f"{spec.id}-inference-comparison", "For comparison only: the same effect under "
+                                    "another inference (not used in the headline, evidence or economics)", cmp_))
     es = result.event_study_table()
     if not es.empty:
         sec.tables.append(TableItem(f"{spec.id}-event-study", "Event-study estimates by period relative to the start", es))

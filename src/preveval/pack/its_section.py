@@ -16,6 +16,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
 from preveval.pack.section import FigureItem, Section, TableItem
+from preveval.pack.wording import baseline_phrase, difference_unit, per_phrase, verdict_tail
 from preveval.pack.wording import lower_first as _lower
 from preveval.pack.wording import num as _num
 from preveval.pack.wording import pct as _pct
@@ -33,8 +34,12 @@ def _what(result: ItsResult, spec: ItsAnalysis) -> str:
     return f"the initiative started in {when}" if len(result.interventions) == 1 else f"the interventions started ({when})"
 
 
-def headline(result: ItsResult, indicator: Indicator, spec: ItsAnalysis) -> str:
-    """One plain-English sentence: the size, direction and certainty of the headline effect."""
+def headline(result: ItsResult, indicator: Indicator, spec: ItsAnalysis, verdict: object = None) -> str:
+    """One plain-English sentence: the size, direction and certainty of the headline effect.
+
+    With ``verdict`` (its verdict against the plausible effect) an uncertain result also says
+    how often an effect of the plausible size would be detected with these data.
+    """
     e: Estimate = result.effect
     label = _lower(indicator.label)
     slope = e.term.endswith("slope_change")
@@ -60,9 +65,10 @@ def headline(result: ItsResult, indicator: Indicator, spec: ItsAnalysis) -> str:
         ci = f"95% CI {_pct(min(abs(lo), abs(hi)))} to {_pct(max(abs(lo), abs(hi)))}"
         span = f"{one(lo)} to {one(hi)}"
     else:
-        per = f" per {result.rate_per:,.0f}" if result.rate_per else ""
+        per = per_phrase(result.rate_per, spec.offset, indicator.exposure_label)
         units = f" {indicator.unit_label}" if indicator.unit_label else ""
-        size = f"{_num(e.estimate)}{units}{per}"
+        count = indicator.kind == "count"
+        size = f"{_num(e.estimate)}{units}{' ' + per if per else ''}" + ("" if slope or not count else f" a {unit}")
 
         def one(v: float) -> str:
             return f"{_num(v)} {'lower' if v < 0 else 'higher'}"
@@ -73,16 +79,17 @@ def headline(result: ItsResult, indicator: Indicator, spec: ItsAnalysis) -> str:
         change = f"{label} {'fell' if down else 'rose'} by about a further {size}{per_unit}"
     else:
         change = f"{label} were about {size} {'lower' if down else 'higher'}"
+    base = baseline_phrase(result.baseline, indicator)
+    base = f" (from {base})" if base else ""
+    vunit = "" if result.scale == "log" else difference_unit(result, indicator)
     if e.excludes_zero():
-        s = start + f"{change} ({ci}) {ref}"
-        s += "; this is the direction the initiative aims for" if desired else "; this is the opposite of what the initiative aims for"
-    else:
-        s = (
-            start
-            + f"{change} {ref}, but this is uncertain: the data fit anything from {span}{per_unit} (95% CI), "
-            "so we cannot tell whether the initiative made a difference"
-        )
-    return s + "."
+        s = start + f"{change} ({ci}) {ref}{base}"
+        s += "; this is the direction the initiative aims for." if desired else (
+            "; this is the opposite of what the initiative aims for." + verdict_tail(verdict, result.scale, vunit))
+        return s
+    tail = verdict_tail(verdict, result.scale, vunit) or " We cannot tell whether the initiative made a difference."
+    return (start + f"{change} {ref}{base}, but this is uncertain: the data fit anything from {span}{per_unit} "
+            f"(95% CI).{tail}")
 
 
 def _paragraphs(result: ItsResult, indicator: Indicator, spec: ItsAnalysis) -> list[str]:
@@ -224,7 +231,7 @@ def plot_residual_acf(result: ItsResult) -> Figure | None:
     return fig
 
 
-def its_section(result: ItsResult, indicator: Indicator, spec: ItsAnalysis) -> Section:
+def its_section(result: ItsResult, indicator: Indicator, spec: ItsAnalysis, verdict: object = None) -> Section:
     """Build the report section of an ITS analysis.
 
     Parameters
@@ -239,8 +246,9 @@ def its_section(result: ItsResult, indicator: Indicator, spec: ItsAnalysis) -> S
         Headline, paragraphs, details, warnings, the coefficient table, the series table
         (not shown), the sensitivity table (when computed) and the figures.
     """
-    sec = Section(id=result.id, title=f"Interrupted time series: {indicator.label}")
-    sec.headline = headline(result, indicator, spec)
+    design = spec.design_name()
+    sec = Section(id=result.id, title=f"{design[:1].upper() + design[1:]}: {indicator.label}")
+    sec.headline = headline(result, indicator, spec, verdict)
     sec.paragraphs = _paragraphs(result, indicator, spec)
     sec.details = _details(result, spec)
     sec.warnings = list(result.warnings)

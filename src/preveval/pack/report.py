@@ -12,23 +12,36 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
+from preveval.pack.bottom_line import bottom_line
 from preveval.pack.section import Section, TableItem
 
 if TYPE_CHECKING:
     from preveval.results.evaluation import EvaluationResult
 
 
+def verdict_of(result: Any, spec: Any, analysis: Any) -> Any:
+    """The verdict of an analysis against its plausible effect (None when it has none)."""
+    from preveval.contribution.primary import plausible_effect_of
+    from preveval.contribution.verdict import analysis_verdict
+
+    plausible = plausible_effect_of(spec, analysis.id, result.scale)
+    if plausible is None:
+        return None
+    return analysis_verdict(result, spec.indicator(analysis.indicator).desired, plausible)
+
+
 def analysis_section(result: Any, spec: Any, analysis: Any) -> Section:
     """The section of one analysis, from the builder of its method."""
     indicator = spec.indicator(analysis.indicator)
+    verdict = verdict_of(result, spec, analysis)
     if analysis.method == "its":
         from preveval.pack.its_section import its_section
 
-        sec = its_section(result, indicator, analysis)
+        sec = its_section(result, indicator, analysis, verdict)
     else:
         from preveval.pack.did_section import did_section
 
-        sec = did_section(result, indicator, analysis)
+        sec = did_section(result, indicator, analysis, verdict)
     sec.id = f"analysis-{analysis.id}"
     return sec
 
@@ -43,13 +56,14 @@ def build_sections(result: EvaluationResult) -> list[Section]:
 
         extra = contribution_sections(result)
     summary = Section(id="summary", title="Summary")
-    summary.paragraphs.append(_initiative_sentence(spec))
-    summary.bullets = [f"{s.title.split(':')[0]} ({a.id}): {s.headline}"
-                       for s, a in zip(analyses, spec.analyses, strict=True) if s.headline]
+    summary.paragraphs.append(bottom_line(result, {a.id: s.headline for s, a in zip(analyses, spec.analyses,
+                                                                                   strict=True)}))
+    summary.bullets = [f"{s.title}: {s.headline}" for s in analyses if s.headline]
     agreement = agreement_sections(result)
     summary.bullets += [f"{s.title}: {s.headline}" for s in [*agreement, *extra] if s.headline]
     if result.warnings:
-        summary.warnings = [f"{len(result.warnings)} warning(s) about the data or design: see 'Data'."]
+        summary.warnings = [f"{len(result.warnings)} warning(s) about the data or design: each is shown in the "
+                            "section it concerns."]
     sections = [summary, _initiative(spec), _logic_model(spec, result), *analyses, *agreement, *extra,
                 _data(result), _provenance(result)]
     _tidy(sections)
@@ -98,7 +112,7 @@ def agreement_sections(result: EvaluationResult) -> list[Section]:
             "Each design answers a slightly different question, so some disagreement is expected. An interrupted "
             "time series compares each period with the trend before the start; a difference-in-differences "
             "compares areas that had the initiative with areas that did not, over the same time.")
-        its_panel = [a for a in mine if a.method == "its" and spec.data.unit and getattr(a, "units", None) is None
+        its_panel = [a for a in mine if a.method == "its" and spec.data.unit and getattr(a, "units", None) in (None, "all")
                      and getattr(a, "comparison", None) is None]
         did_any = [a for a in mine if a.method == "did"]
         if its_panel and did_any:
@@ -183,7 +197,7 @@ def _data(result: EvaluationResult) -> Section:
     rows = [{"indicator": i.id, "label": i.label, "column": i.column, "kind": i.kind,
              "desired change": i.desired} for i in spec.indicators]
     sec.tables.append(TableItem("indicators", "Indicators", pd.DataFrame(rows)))
-    sec.warnings = list(result.warnings)
+    sec.warnings = list(result.inputs.warnings)
     return sec
 
 

@@ -8,6 +8,7 @@ run is :class:`~preveval.results.evaluation.EvaluationResult`.
 
 from preveval.results.base import (
     AnalysisResult,
+    Baseline,
     Diagnostic,
     Estimate,
     Prevented,
@@ -34,6 +35,7 @@ from preveval.results.its import ItsResult
 
 __all__ = [
     "AnalysisResult",
+    "Baseline",
     "BootstrapSummary",
     "Diagnostic",
     "DidResult",

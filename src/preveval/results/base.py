@@ -133,6 +133,24 @@ class Ratio:
 
 
 @dataclass(frozen=True)
+class Baseline:
+    """The outcome before the start in the places that ran the initiative: the effect's yardstick.
+
+    ``value`` is the mean per period (``period``: month, quarter...) over the ``periods``
+    pre-start periods; a rate per ``rate_per`` of the exposure column ``exposure`` when the
+    analysis has an offset, else the indicator's own units; per area (``per_area``) for
+    panel designs, the whole series for an interrupted time series.
+    """
+
+    value: float
+    period: str
+    periods: int
+    rate_per: float | None = None
+    exposure: str | None = None
+    per_area: bool = False
+
+
+@dataclass(frozen=True)
 class Prevented:
     """Events prevented over the post period: expected without the initiative minus observed.
 
@@ -245,6 +263,8 @@ class AnalysisResult:
     #: The headline effect under other inference methods, for comparison only (labelled by
     #: their ``interval_method``); the headline, tables and evidence use ``effect``.
     inference_comparison: tuple[Estimate, ...] = ()
+    #: The outcome before the start where the initiative ran (the effect's yardstick).
+    baseline: Baseline | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON form: ``effect`` carries ``scale`` as the contract shows."""

@@ -39,6 +39,8 @@ class InputSummary:
     last_period: str
     n_periods: int
     n_units: int | None = None
+    #: Warnings about the file and data as a whole (those about one analysis are on its record).
+    warnings: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -57,6 +59,8 @@ class EvaluationResult:
     economics: Any = None
     warnings: tuple[str, ...] = ()
     evaluation: Any = field(default=None, repr=False, compare=False)
+    #: The analysis the bottom line rests on, why, and its verdict.
+    primary: Any = None
 
     def provenance(self) -> dict[str, Any]:
         """Hashes of the inputs and versions of the software (no clock time: runs repeat)."""
@@ -91,6 +95,8 @@ class EvaluationResult:
             },
             "analyses": {k: r.to_dict() for k, r in self.analyses.items()},
         }
+        if self.primary is not None:
+            doc["primary"] = self.primary
         if self.contribution is not None:
             doc["contribution"] = self.contribution.to_dict()
         if self.economics is not None:

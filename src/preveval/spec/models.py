@@ -143,6 +143,9 @@ class Indicator(Model):
     desired: Literal["decrease", "increase"] = "decrease"
     outcome: Ident | None = Field(None, description="Id of the logic-model outcome it measures")
     unit_label: str | None = Field(None, description="What one unit of the indicator is, e.g. 'casualties'")
+    exposure_label: str | None = Field(
+        None, description="What the exposure (offset) of a rate counts, e.g. 'people aged 17-25', so that rates "
+        "read 'per 100,000 people aged 17-25' (default: the offset column's name)")
 
 
 # ------------------------------------------------------------------------------- data

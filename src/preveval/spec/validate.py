@@ -17,6 +17,7 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from ..errors import Issue, SpecError
+from .design_rules import DESIGN_RULES
 from .loader import Loc, Positioned
 from .models import DidAnalysis, EvaluationSpec, ItsAnalysis
 
@@ -256,17 +257,48 @@ def rule_economics_references(spec: EvaluationSpec, pos: Positioned) -> list[Iss
     return out
 
 
+def rule_evidence_dependencies(spec: EvaluationSpec, pos: Positioned) -> list[Issue]:
+    """``depends_on`` names other evidence items that exist."""
+    if spec.contribution is None:
+        return []
+    ids = [e.id for e in spec.contribution.evidence]
+    out = []
+    for k, ev in enumerate(spec.contribution.evidence):
+        for j, other in enumerate(ev.depends_on):
+            if other not in ids or other == ev.id:
+                out.append(pos.issue(("contribution", "evidence", k, "depends_on", j),
+                                     f"no other evidence item has the id '{other}'",
+                                     suggest(other, [i for i in ids if i != ev.id])))
+    return out
+
+
+def rule_primary(spec: EvaluationSpec, pos: Positioned) -> list[Issue]:
+    """At most one analysis is primary."""
+    primary = [k for k, a in enumerate(spec.analyses) if a.primary]
+    return [pos.issue(("analyses", k, "primary"), "only one analysis can be primary",
+                      "keep primary: true on the analysis the bottom line should rest on")
+            for k in primary[1:]]
+
+
 RULES: tuple[Rule, ...] = (
     rule_unique_ids,
     rule_analysis_indicators,
     rule_evidence_references,
+    rule_evidence_dependencies,
     rule_indicator_outcomes,
     rule_economics_references,
+    rule_primary,
+    *DESIGN_RULES,
 )
 
 
 def validate_spec(pos: Positioned) -> EvaluationSpec:
     """Validate positioned data into a spec, raising :class:`SpecError` with every issue."""
+    return check_spec(pos)[0]
+
+
+def check_spec(pos: Positioned) -> tuple[EvaluationSpec, list[Issue]]:
+    """Validate positioned data into a spec and its warnings, raising :class:`SpecError` on errors."""
     data = pos.data
     if isinstance(data, dict) and "schema_version" in data:
         v = data["schema_version"]
@@ -279,6 +311,6 @@ def validate_spec(pos: Positioned) -> EvaluationSpec:
     except ValidationError as err:
         raise SpecError(translate(err, pos)) from None
     issues = [i for rule in RULES for i in rule(spec, pos)]
-    if issues:
+    if any(i.level == "error" for i in issues):
         raise SpecError(issues)
-    return spec
+    return spec, issues

@@ -26,11 +26,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from preveval.data.design_checks import few_treated_warning
+from preveval.data.periods import period_word, periods_per_year
 from preveval.errors import EstimationError
 from preveval.inference.fe_structure import compact_codes, fe_codes, n_levels
 from preveval.inference.fixed_effects import FeFit, fit_feols
 from preveval.inference.ppml import fit_fepois
-from preveval.results.base import Estimate
+from preveval.results.base import Baseline, Estimate
 from preveval.results.did import BootstrapSummary, DidResult, RandomizationSummary
 from preveval.spec.models import DidAnalysis
 
@@ -39,8 +41,10 @@ __all__ = [
     "Prepared",
     "RawDesign",
     "assemble",
+    "baseline_of",
     "bootstrap_effect",
     "declared_inference",
+    "pretrend_warning",
     "few_treated_warning",
     "coefficients",
     "df_for",
@@ -53,8 +57,7 @@ __all__ = [
 
 VCOV_OF_INFERENCE = {"classical": "classical", "robust": "HC1", "cluster": "CR1", "wild_bootstrap": "CR1",
                      "randomization": "CR1"}
-#: Below this many treated clusters cluster-based inference is unreliable (MacKinnon & Webb 2017, 2018).
-FEW_TREATED = 6
+
 
 
 # ------------------------------------------------------------------------ preparation
@@ -202,20 +205,35 @@ class RawDesign:
     fe: tuple[np.ndarray, ...]
 
 
-def few_treated_warning(n_treated: int | None, inference: str) -> str | None:
-    """Plain-English warning when too few clusters are treated for cluster-based inference."""
-    if n_treated is None or n_treated >= FEW_TREATED:
+def baseline_of(spec: DidAnalysis, p: Prepared, pre: np.ndarray) -> Baseline | None:
+    """Mean outcome per unit and period over ``pre``, the treated units' rows before their start.
+
+    A rate per ``rate_per`` of the exposure when the analysis has an offset (for Poisson the
+    events over the exposure; for gaussian the (weighted) mean of the rates), else the mean
+    count or value.
+    """
+    pre = np.asarray(pre, dtype=bool)
+    if not pre.any():
         return None
-    who = "one area" if n_treated == 1 else f"{n_treated} areas"
-    text = (f"Only {who} ran the initiative. With fewer than about {FEW_TREATED} treated clusters, "
-            "cluster-robust standard errors and the wild cluster bootstrap are unreliable: they reject "
-            "far too often or not at all (MacKinnon & Webb 2017, 2018; Conley & Taber 2011).")
-    if inference == "randomization":
-        return text + (" The interval here comes from randomization inference, which stays valid, but with "
-                       "so few treated areas it can only rule out large effects.")
-    return text + (" Use inference: randomization (the treatment re-assigned to the other areas)"
-                   + (", or a synthetic control (method: synthetic_control), which builds the comparison "
-                      "from a weighted mix of the other areas" if n_treated == 1 else "") + ".")
+    y = p.y[pre]
+    w = None if p.weights is None else p.weights[pre]
+    if spec.offset is not None and p.offset is not None:
+        value = float(y.sum() / np.exp(p.offset[pre]).sum() * spec.rate_per)
+    else:
+        value = float(np.average(y, weights=w))
+    ppy = periods_per_year(p.frame["period"]) if "period" in p.frame.columns else 12.0
+    n_periods = int(np.unique(p.time[pre]).size)
+    return Baseline(value, period_word(ppy), n_periods, spec.rate_per if spec.offset else None, spec.offset,
+                    p.unit is not None)
+
+
+def pretrend_warning(test: Any) -> str | None:
+    """Plain-English warning when the pre-trend test fails (None when it passes or does not apply)."""
+    if test is None or getattr(test, "status", None) != "fail":
+        return None
+    return (f"Before the start, the areas that ran the initiative and the comparison areas were already moving "
+            f"apart (pre-trend test p = {test.p_value:.3g}): the parallel-trends assumption this analysis rests on "
+            "is doubtful, so its estimate may partly reflect that earlier divergence.")
 
 
 def declared_inference(spec: DidAnalysis, fit: FeFit, column: str, effect: Estimate, p: Prepared,
@@ -334,6 +352,9 @@ def assemble(
     warning = few_treated_warning(n_treated_clusters, spec.inference) if fit.clusters is not None else None
     if warning:
         p.warnings.append(warning)
+    pretrend = pretrend_warning(extra.get("pretrend_test"))
+    if pretrend:
+        p.warnings.append(pretrend)
     se_type = ("wild_bootstrap" if extra.get("bootstrap") else
                "randomization" if extra.get("randomization") else fit.cov.kind)
     return DidResult(

@@ -41,6 +41,7 @@ from preveval.methods.did.core import (
     Prepared,
     RawDesign,
     assemble,
+    baseline_of,
     coefficients,
     declared_inference,
     df_for,
@@ -196,5 +197,6 @@ def fit_event_study_design(spec: DidAnalysis, p: Prepared) -> DidResult:
     return assemble(
         spec, p, fit, effect, coefs, desc, treated_unit, staggered=staggered,
         pretrend_test=pretrend, event_study=tuple(table),
-        n_treated_obs=int(sum(counts[ks[j]] for j in post)), **extra,
+        n_treated_obs=int(sum(counts[ks[j]] for j in post)),
+        baseline=baseline_of(spec, p, treated_unit & (p.time < np.nan_to_num(first, nan=np.inf))), **extra,
     )

@@ -11,9 +11,10 @@ from dataclasses import replace
 
 import numpy as np
 
+from preveval.data.design_checks import few_treated_warning
 from preveval.errors import EstimationError
 from preveval.methods.did.cells import GroupTimeCells, StaggeredOptions, group_time_cells
-from preveval.methods.did.core import Prepared, few_treated_warning, period_ordinals
+from preveval.methods.did.core import Prepared, baseline_of, period_ordinals, pretrend_warning
 from preveval.results.base import Estimate, quantile, two_sided_p
 from preveval.results.did import DidResult, GroupTimeEstimate, PretrendTest
 from preveval.spec.models import DidAnalysis
@@ -238,9 +239,11 @@ def fit_staggered_design(spec: DidAnalysis, p: Prepared, options: StaggeredOptio
         "is shown for comparison); group-time effects with analytic standard errors and normal intervals."
     )
     n_treated = int((G > 0).sum())
-    few = few_treated_warning(n_treated, spec.inference)
-    if few:
-        p.warnings.append(few)
+    first = period_ordinals(p.frame[spec.first_treated])
+    pre_rows = np.isfinite(first) & (p.time < np.nan_to_num(first, nan=np.inf))
+    for w in (few_treated_warning(n_treated, spec.inference), pretrend_warning(pretrend)):
+        if w:
+            p.warnings.append(w)
     return DidResult(
         id=spec.id, method="did", indicator=spec.indicator, n_obs=n_obs, effect=effect,
         scale="difference", ratio=None, coefficients=coefs, warnings=tuple(dict.fromkeys(p.warnings)),
@@ -248,5 +251,5 @@ def fit_staggered_design(spec: DidAnalysis, p: Prepared, options: StaggeredOptio
         df_resid=None, n_clusters=n, n_units=n, n_periods=len(gtc.periods),
         n_treated_units=n_treated, n_treated_clusters=n_treated, inference_comparison=(analytic,), n_treated_obs=int(sum(int(((G > 0) & (G <= t)).sum()) for t in gtc.periods)),
         staggered=len(np.unique(G[G > 0])) > 1, control=spec.control, pretrend_test=pretrend,
-        description=desc, group_time=gt,
+        description=desc, group_time=gt, baseline=baseline_of(spec, p, pre_rows),
     )

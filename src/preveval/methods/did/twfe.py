@@ -40,7 +40,8 @@ def fit_two_by_two_design(spec: DidAnalysis, p: Prepared) -> DidResult:
         f"+ att*{spec.group}*{spec.post}{' + covariates' if p.covariate_names else ''}; "
         f"{core.se_text(fit, spec)}."
     )
-    return core.assemble(spec, p, fit, effect, coefs, desc, g * post > 0, **extra)
+    return core.assemble(spec, p, fit, effect, coefs, desc, g * post > 0,
+                         baseline=core.baseline_of(spec, p, (g > 0) & (post == 0)), **extra)
 
 
 def fit_twfe_design(spec: DidAnalysis, p: Prepared) -> DidResult:
@@ -72,4 +73,7 @@ def fit_twfe_design(spec: DidAnalysis, p: Prepared) -> DidResult:
         f"{' (dose: att is the effect of one unit of treatment)' if dose else ''}; "
         f"{core.se_text(fit, spec)}."
     )
-    return core.assemble(spec, p, fit, effect, coefs, desc, d != 0, staggered=staggered, **extra)
+    start = first[p.unit]
+    pre = np.isfinite(start) & (p.time < np.nan_to_num(start, nan=np.inf))
+    return core.assemble(spec, p, fit, effect, coefs, desc, d != 0, staggered=staggered,
+                         baseline=core.baseline_of(spec, p, pre), **extra)

@@ -42,6 +42,7 @@ from preveval.methods.its.fit import fit_core
 from preveval.methods.its.hac import contrast_critical_values
 from preveval.methods.its.prevented import prevented_events
 from preveval.methods.its.sensitivity import sensitivity_table
+from preveval.methods.its.series import series_baseline
 from preveval.methods.its.structural import fit_its_structural
 from preveval.results.base import Estimate, Scale
 from preveval.results.its import ItsResult
@@ -272,6 +273,7 @@ def fit_its(
         rate_per=design.rate_per,
         interventions=per,
         diagnostics=tuple(diags),
+        baseline=series_baseline(spec, table, min(interventions.values()), ppy),
         series=table,
         residuals=resid_table,
         residual_acf=acf_table,

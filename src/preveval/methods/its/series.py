@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import pandas as pd
 
+from preveval.data.periods import period_word
 from preveval.errors import DataError, Issue
+from preveval.results.base import Baseline
 from preveval.spec.models import ItsAnalysis
 
-__all__ = ["build_its_series"]
+__all__ = ["build_its_series", "series_baseline"]
 
 def _fmt_periods(frame: pd.DataFrame, ts: list[int], limit: int = 5) -> str:
     lookup = dict(zip(frame["t"], frame["period"], strict=False))
@@ -156,17 +158,18 @@ def build_its_series(
         issues += _duplicate_periods(s, s, "more than one row", f"analyses.{spec.id}",
                                      "a single series has one row per period; set data.unit for panel data")
     else:
-        s, issues = _aggregate(spec, frame, outcome=outcome, unit=unit, units=spec.units, field="units")
+        units = None if spec.units in (None, "all") else tuple(spec.units)
+        s, issues = _aggregate(spec, frame, outcome=outcome, unit=unit, units=units, field="units")
         if comp is not None and comp.column is not None and not issues:
             # a control outcome is aggregated like the outcome
             agg = frame.assign(_u=frame[unit].astype(str))
-            if spec.units is not None:
-                agg = agg[agg["_u"].isin(spec.units)]
+            if units is not None:
+                agg = agg[agg["_u"].isin(units)]
             g = agg.groupby("t")[comp.column]
             s[comp.column] = (g.sum(min_count=1) if spec.aggregate == "sum" else g.mean()).reindex(s["t"]).to_numpy()
         if comp is not None and comp.units is not None and not issues:
-            overlap = set(comp.units) & set(spec.units or ())
-            if overlap or spec.units is None:
+            overlap = set(comp.units) & set(units or ())
+            if overlap or units is None:
                 issues.append(
                     Issue(
                         "the comparison units overlap the treated units"
@@ -208,3 +211,12 @@ def build_its_series(
         for cv in spec.covariates:
             s[f"comparison.{cv}"] = s[cv]
     return s.sort_values("t").reset_index(drop=True)
+
+
+def series_baseline(spec: ItsAnalysis, table: pd.DataFrame, t0: int, ppy: float) -> Baseline | None:
+    """Mean observed outcome per period before the first intervention (the series table's units)."""
+    pre = table.loc[table["t"] < t0, "observed"].to_numpy(dtype=float)
+    if pre.size == 0:
+        return None
+    return Baseline(float(pre.mean()), period_word(ppy), int(pre.size),
+                    spec.rate_per if spec.offset else None, spec.offset, False)

@@ -36,6 +36,7 @@ from preveval.data.periods import periods_per_year
 from preveval.errors import EstimationError
 from preveval.methods.its.design import ItsDesign, build_design
 from preveval.methods.its.diagnostics import ljung_box, ljung_box_lags, residual_acf
+from preveval.methods.its.series import series_baseline
 from preveval.results.base import Estimate, Scale
 from preveval.results.its import ItsResult
 from preveval.spec.models import Indicator, ItsAnalysis
@@ -204,6 +205,7 @@ def fit_its_structural(
         rate_per=spec.rate_per if spec.offset else None,
         interventions=per,
         diagnostics=tuple(diags),
+        baseline=series_baseline(spec, table, min(interventions.values()), ppy),
         series=table,
         residuals=pd.DataFrame({"residual": resid}),
         residual_acf=residual_acf(resid, h),
