@@ -26,9 +26,10 @@ outcome with the null effect removed (:math:`y - \tau_0 D` for linear models, th
 :math:`\tau_0 D` for Poisson). It cannot be smaller than one over the number of assignments
 (``min_p_value``). The 95% interval collects the :math:`\tau_0` not rejected at the 5% level
 (test inversion): exactly for linear models, whose p-value changes only at known
-breakpoints, and for Poisson on a grid outward from the estimate refined by bisection at the
-outermost accepted point; when even far values are not rejected it is unbounded (infinite
-limits).
+breakpoints (when even far values are not rejected it is unbounded: infinite limits), and
+for Poisson on a grid outward from the estimate refined by bisection at the outermost
+accepted point, within rate ratios of 1/1000 to 1000 (a limit there is ``at_search_limit``:
+no effect in the range could be ruled out on that side).
 """
 
 from __future__ import annotations
@@ -52,9 +53,10 @@ _GRID_STEP = 0.25
 _GRID_STEPS = 48
 _DOUBLINGS = 12
 _BISECTIONS = 60
-#: Poisson intervals are searched up to this distance from the estimate on the log scale
-#: (rate ratios between e^-8 and e^8 of the estimate's); beyond it they are unbounded.
-POISSON_REACH = 8.0
+#: Poisson intervals are searched over log rate ratios in [-POISSON_LIMIT, POISSON_LIMIT]
+#: (rate ratios from 1/1000 to 1000); a limit of the interval at this bound means that no
+#: effect within the search range could be ruled out on that side (``at_search_limit``).
+POISSON_LIMIT = math.log(1000.0)
 
 
 @dataclass(frozen=True)
@@ -70,6 +72,8 @@ class RandomizationResult:
     min_p_value: float
     n_treated_units: int
     n_units: int
+    #: The interval reaches the bounds of the search (Poisson: rate ratios 1/1000 and 1000).
+    at_search_limit: bool = False
 
 
 def _assignments(n_units: int, treated: np.ndarray, identical: bool, reps: int,
@@ -212,25 +216,25 @@ def _linear_interval(a0: float, a: np.ndarray, b: np.ndarray, p_of, alpha: float
     return lo, hi
 
 
-def _invert(p_of, estimate: float, scale: float, alpha: float, reach: float) -> tuple[float, float]:  # noqa: ANN001
-    """Hull of the nulls not rejected at level ``alpha``, searched outward from ``estimate``.
+def _invert(p_of, estimate: float, scale: float, alpha: float, limit: float) -> tuple[float, float]:  # noqa: ANN001
+    """Hull of the nulls not rejected at level ``alpha`` within ``[-limit, limit]``, searched from ``estimate``.
 
-    The grid reaches at most ``reach`` from the estimate (on the log scale a rate ratio of
-    e^reach); a limit still accepted there is reported as infinite.
+    A side still accepted at the limit ends there (the search range bounds the interval).
     """
     if p_of(estimate) < alpha:  # pragma: no cover - the observed estimate is never rejected
         return float("nan"), float("nan")
     steps = np.arange(1, _GRID_STEPS + 1) * _GRID_STEP
     steps = np.concatenate([[0.0], steps, steps[-1] * 2.0 ** np.arange(1, _DOUBLINGS + 1)])
-    steps = np.unique(np.minimum(steps, reach / scale))
     ends = []
     for sign in (-1.0, 1.0):
-        accepted = [True] + [p_of(estimate + sign * steps[i] * scale) >= alpha for i in range(1, steps.size)]
+        room = (limit - sign * estimate) / scale  # steps of `scale` to the limit on this side
+        side = np.unique(np.minimum(steps, max(room, 0.0)))
+        accepted = [True] + [p_of(estimate + sign * side[i] * scale) >= alpha for i in range(1, side.size)]
         last = int(np.flatnonzero(accepted)[-1])
-        if last == steps.size - 1:
-            ends.append(sign * math.inf)
+        if last == side.size - 1:
+            ends.append(sign * limit)
             continue
-        lo, hi = steps[last], steps[last + 1]
+        lo, hi = side[last], side[last + 1]
         for _ in range(_BISECTIONS):
             mid = 0.5 * (lo + hi)
             if hi - lo <= 1e-10 * max(1.0, hi) or mid in (lo, hi):
@@ -315,7 +319,8 @@ def randomization_test(
 
         statistic = "the score of the treatment at the null"
         p0 = p_of(0.0)
-        lo, hi = _invert(p_of, estimate, grid, alpha, POISSON_REACH)
+        lo, hi = _invert(p_of, estimate, grid, alpha, POISSON_LIMIT)
     n_assign = int(d.assign.shape[0])
+    at_limit = family != "gaussian" and max(abs(lo), abs(hi)) >= POISSON_LIMIT * (1 - 1e-12)
     return RandomizationResult(p0, lo, hi, statistic, n_assign, d.enumerated, 1.0 / n_assign,
-                               int(d.treated.size), d.n_units)
+                               int(d.treated.size), d.n_units, at_limit)

@@ -48,6 +48,9 @@ def headline(result: DidResult, indicator: Indicator, spec: DidAnalysis | None =
     label = lower_first(indicator.label)
     unit = "" if result.scale == "log" else difference_unit(result, indicator)
     change, lim, clear = change_phrase(e, result.scale, unit)
+    if result.randomization is not None and result.randomization.at_search_limit:
+        lim = ("95% CI reaching the limits searched, rate ratios of 1/1000 and 1000: no effect size could be "
+               "ruled out")
     where = "Where the initiative ran"
     base = baseline_phrase(result.baseline, indicator)
     base = f", from {base}" if base else ""

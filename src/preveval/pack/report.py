@@ -81,8 +81,54 @@ def _as_percent(estimate: float) -> float:
     return 100 * (math.exp(estimate) - 1)
 
 
+def _pretrend(result: Any, analysis: Any) -> tuple[str, float | None, str, str]:
+    """(verdict, p-value, scale, what was tested) of an analysis' check of the pre-period."""
+    pt = getattr(result, "pretrend_test", None)
+    if pt is None:
+        pt = next((d for d in getattr(result, "diagnostics", ()) if d.name == "pre_period_trend_break"), None)
+    if pt is None or pt.status == "not_applicable":
+        return "not tested", None, "", ""
+    scale = "log" if result.scale == "log" else "additive"
+    if analysis.method == "its":
+        what = "placebo start dates before the real one"
+    elif getattr(analysis, "design", "") == "staggered":
+        what = (f"the average of the pre-period group-time effects against {analysis.control.replace('_', '-')} "
+                "areas")
+    else:
+        what = "a joint test that every lead is zero (never-treated and not-yet-treated areas as comparison)"
+    return ("passed" if pt.status == "pass" else "failed"), pt.p_value, scale, what
+
+
+def _disagreement(rows: list[dict[str, Any]]) -> str:
+    """Why analyses of one indicator can reach different pre-trend verdicts."""
+    tested = [r for r in rows if r["pre_trend"] in ("passed", "failed")]
+    if len({r["pre_trend"] for r in tested}) < 2:
+        if tested:
+            return ("Every pre-period check " + ("passed" if tested[0]["pre_trend"] == "passed" else "failed")
+                    + ": " + "; ".join(f"{r['name']} ({r['pre_trend_scale']} scale)" for r in tested) + ".")
+        return ""
+    passed = [r for r in tested if r["pre_trend"] == "passed"]
+    failed = [r for r in tested if r["pre_trend"] == "failed"]
+    reasons = []
+    if len({r["pre_trend_scale"] for r in tested}) > 1:
+        reasons.append("they test on different scales: trends that are parallel in proportion (log scale) are not "
+                       "parallel in absolute numbers (additive scale) when the areas start from different levels, "
+                       "and the reverse")
+    if len({r["pre_trend_test"] for r in tested}) > 1:
+        reasons.append("they test different things: a joint test that every lead is zero can fail on one odd "
+                       "period that an average of the pre-period effects smooths away, while an average can "
+                       "fail on a steady drift that single leads are too noisy to show")
+    reasons.append("they compare with different areas or periods, and one test may simply have more power than "
+                   "the other")
+    return (f"The pre-period checks disagree: {'; '.join(r['name'] + ' passed' for r in passed)}, but "
+            f"{'; '.join(r['name'] + ' failed' for r in failed)}. This can happen because "
+            + "; ".join(reasons) + ". A failed check means the comparison before the start was not a fair guide "
+            "for that design, so give more weight to the designs whose check passed, and look at the trends "
+            "figure for when and where the paths part.")
+
+
 def agreement_sections(result: EvaluationResult) -> list[Section]:
-    """Where an indicator has several analyses: do they agree, and why might they not?"""
+    """Where an indicator has several analyses: do they agree, on the effect and on the pre-period?"""
     spec = result.spec
     out = []
     for ind in spec.indicators:
@@ -95,11 +141,16 @@ def agreement_sections(result: EvaluationResult) -> list[Section]:
             e = r.effect
             design = a.method if a.method == "its" else f"did ({a.design})"
             good = (e.estimate < 0) == (ind.desired == "decrease")
+            verdict = verdict_of(r, spec, a)
+            pre, pre_p, pre_scale, pre_what = _pretrend(r, a)
             rows.append({
-                "analysis": a.id, "design": design, "term": e.term, "scale": r.scale,
+                "analysis": a.id, "name": a.title(ind.label), "design": design, "term": e.term, "scale": r.scale,
                 "estimate": e.estimate, "ci_low": e.ci_low, "ci_high": e.ci_high,
+                "interval_method": e.interval_method,
                 "change_percent": _as_percent(e.estimate) if r.scale == "log" else None,
                 "desired_direction": good, "ci_excludes_zero": e.excludes_zero(),
+                "verdict": None if verdict is None else verdict.verdict,
+                "pre_trend": pre, "pre_trend_p": pre_p, "pre_trend_scale": pre_scale, "pre_trend_test": pre_what,
             })
         frame = pd.DataFrame(rows)
         sec = Section(id=f"agreement-{ind.id}", title=f"Do the analyses agree? {ind.label}")
@@ -112,8 +163,11 @@ def agreement_sections(result: EvaluationResult) -> list[Section]:
             "Each design answers a slightly different question, so some disagreement is expected. An interrupted "
             "time series compares each period with the trend before the start; a difference-in-differences "
             "compares areas that had the initiative with areas that did not, over the same time.")
-        its_panel = [a for a in mine if a.method == "its" and spec.data.unit and getattr(a, "units", None) in (None, "all")
-                     and getattr(a, "comparison", None) is None]
+        pre_text = _disagreement(rows)
+        if pre_text:
+            sec.paragraphs.append(pre_text)
+        its_panel = [a for a in mine if a.method == "its" and spec.data.unit
+                     and getattr(a, "units", None) in (None, "all") and getattr(a, "comparison", None) is None]
         did_any = [a for a in mine if a.method == "did"]
         if its_panel and did_any:
             treated = [getattr(result.analyses[a.id], "n_treated_units", None) for a in did_any]
@@ -135,7 +189,9 @@ def agreement_sections(result: EvaluationResult) -> list[Section]:
                 "time; the event study and the staggered (Callaway & Sant'Anna) design avoid that, at the cost of "
                 "wider intervals.")
         sec.tables.append(TableItem(f"agreement-{ind.id}", "Headline estimates of every analysis of this "
-                                    "indicator (change_percent: for log-scale effects, the % change)", frame))
+                                    "indicator (change_percent: for log-scale effects, the % change; verdict "
+                                    "against the plausible effect; the pre-period check, its p-value and the "
+                                    "scale it was tested on)", frame.drop(columns=["name"])))
         out.append(sec)
     return out
 

@@ -139,6 +139,8 @@ class RandomizationSummary:
     min_p_value: float
     n_treated_units: int
     n_units: int
+    #: The interval reaches the bounds of the search (Poisson: rate ratios 1/1000 and 1000).
+    at_search_limit: bool = False
 
 
 @dataclass(frozen=True)

@@ -201,7 +201,8 @@ class DidAnalysis(AnalysisBase):
         description="Exposure (e.g. population): log offset for poisson; for gaussian the outcome "
         "becomes a rate per rate_per of the exposure",
     )
-    rate_per: float = Field(100_000.0, gt=0, description="Gaussian with an offset: rate per this many")
+    rate_per: float = Field(100_000.0, gt=0, description="With an offset, rates are per this many of the exposure "
+                            "(gaussian: the outcome modelled; poisson: the rates shown)")
     cluster: Column | None = Field(None, description="Cluster column for standard errors (default: the unit column)")
     inference: Literal["classical", "robust", "cluster", "wild_bootstrap", "randomization"] = Field(
         "cluster", description="Standard errors: classical, robust (HC1), cluster (CR1, as Stata/fixest), "

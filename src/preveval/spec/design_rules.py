@@ -43,7 +43,7 @@ DID_CONDITIONAL: dict[str, tuple[Callable[[DidAnalysis], bool], str]] = {
     "weights_type": (lambda a: a.inference == "wild_bootstrap", "inference: wild_bootstrap"),
     "reps": (lambda a: a.inference in ("wild_bootstrap", "randomization"), "inference: wild_bootstrap or randomization"),
     "seed": (lambda a: a.inference in ("wild_bootstrap", "randomization"), "inference: wild_bootstrap or randomization"),
-    "rate_per": (lambda a: a.offset is not None and a.family == "gaussian", "an offset with family: gaussian"),
+    "rate_per": (lambda a: a.offset is not None, "an offset"),
     "placebo_indicators": (lambda a: a.robustness, "robustness: true"),
     "cluster": (lambda a: a.inference in ("cluster", "wild_bootstrap", "randomization"),
                 "cluster-based inference (cluster, wild_bootstrap or randomization)"),

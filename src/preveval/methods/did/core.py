@@ -261,7 +261,8 @@ def declared_inference(spec: DidAnalysis, fit: FeFit, column: str, effect: Estim
             return effect, extra
         res = _randomize(spec, fit, effect, p, raw, treatment)
         summary = RandomizationSummary(res.p_value, res.ci_low, res.ci_high, res.statistic, res.n_assignments,
-                                       res.enumerated, res.min_p_value, res.n_treated_units, res.n_units)
+                                       res.enumerated, res.min_p_value, res.n_treated_units, res.n_units,
+                                       res.at_search_limit)
         extra.update(randomization=summary, inference_comparison=(comparison,))
         return Estimate(effect.term, effect.estimate, None, res.ci_low, res.ci_high, res.p_value, effect.n,
                         "randomization"), extra

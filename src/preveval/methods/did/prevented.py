@@ -40,9 +40,16 @@ def _dose(spec: DidAnalysis, frame: pd.DataFrame, time: str) -> np.ndarray:
 
 
 def did_prevented(spec: DidAnalysis, result: DidResult, frame: pd.DataFrame, *, outcome: str, time: str) -> Prevented | None:
-    """Prevented events over the treated unit-periods, or ``None`` when not computable."""
+    """Prevented events over the treated unit-periods, or ``None`` when not computable.
+
+    None also when the effect's interval is unbounded or reaches the limits of its search
+    (randomization inference with very few treated areas): events prevented would then have
+    no interval worth the name.
+    """
     e = result.effect
-    if e.ci_low is None or e.ci_high is None:
+    if e.ci_low is None or e.ci_high is None or not (math.isfinite(e.ci_low) and math.isfinite(e.ci_high)):
+        return None
+    if result.randomization is not None and result.randomization.at_search_limit:
         return None
     dose = _dose(spec, frame, time)
     on = dose > 0

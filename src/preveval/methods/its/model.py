@@ -297,11 +297,13 @@ def _extras(
     if indicator.kind == "count":
         updates["prevented"] = prevented_events(spec, design, core, ppy=result.periods_per_year)
     if spec.sensitivity:
-        table, share, swarn = sensitivity_table(
+        table, share, swarn, pretrend = sensitivity_table(
             spec, series, outcome=outcome, interventions=interventions, indicator=indicator, result=result
         )
         updates["sensitivity"] = table
         updates["placebo_share"] = share
+        if pretrend is not None:
+            updates["diagnostics"] = (*result.diagnostics, pretrend)
         warns += swarn
     updates["warnings"] = tuple(dict.fromkeys(warns))
     return replace(result, **updates)

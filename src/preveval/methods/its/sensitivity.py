@@ -28,6 +28,7 @@ from preveval.errors import PrevevalError
 from preveval.methods.its.design import build_design, default_seasonality
 from preveval.methods.its.fit import fit_core
 from preveval.methods.its.structural import fit_its_structural
+from preveval.results.base import Diagnostic
 from preveval.results.its import ItsResult
 from preveval.spec.models import Indicator, ItsAnalysis, Seasonality
 
@@ -135,7 +136,7 @@ def sensitivity_table(
     interventions: dict[str, int],
     indicator: Indicator,
     result: ItsResult,
-) -> tuple[pd.DataFrame, float | None, list[str]]:
+) -> tuple[pd.DataFrame, float | None, list[str], Diagnostic | None]:
     """Headline under alternative specifications, then placebo dates.
 
     Returns
@@ -147,6 +148,8 @@ def sensitivity_table(
     placebo_share : float or None
         Share of placebo estimates with absolute value at least the real one's.
     warnings : list of str
+    pretrend : Diagnostic or None
+        The pre-period trend-break test (placebo interruptions, Bonferroni-corrected).
     """
     base = spec.model_copy(update={"sensitivity": False})
     e = result.effect
@@ -164,12 +167,20 @@ def sensitivity_table(
             rows.append({"analysis": "alternative", "specification": label, "term": e.term, "note": f"not fitted: {str(exc).splitlines()[0][:160]}"})
     warns: list[str] = []
     share = None
+    pretrend: Diagnostic | None = None
     plac = placebo_fits(base, series, outcome=outcome, interventions=interventions)
     if len(plac):
         share = float(np.mean(np.abs(plac["estimate"]) >= abs(e.estimate)))
         for _, r in plac.iterrows():
             rows.append({"analysis": "placebo", "specification": f"placebo start {r['placebo_start']}", "term": r["term"], "estimate": r["estimate"], "ci_low": r["ci_low"], "ci_high": r["ci_high"], "p_value": r["p_value"], "scale": r["scale"], "note": ""})
         pmin = float(plac["p_joint"].min())
+        p_adj = min(1.0, pmin * len(plac))
+        scale = "log" if plac["scale"].iloc[0] == "log" else "additive"
+        pretrend = Diagnostic(
+            "pre_period_trend_break", "fail" if p_adj < 0.05 else "pass",
+            f"placebo interruptions at {len(plac)} dates before the start, tested on the {scale} scale: smallest "
+            f"joint p-value {pmin:.3g}, {p_adj:.3g} after a Bonferroni correction for the dates tried",
+            statistic=None, p_value=p_adj)
         if pmin * len(plac) < 0.05:
             at = plac["placebo_start"].iloc[int(np.argmin(plac["p_joint"].to_numpy()))]
             warns.append(
@@ -180,4 +191,4 @@ def sensitivity_table(
     table = pd.DataFrame(rows, columns=["analysis", "specification", "term", "estimate", "ci_low", "ci_high", "p_value", "scale", "note"])
     log = table["scale"] == "log"
     table["ratio"] = np.where(log, np.exp(table["estimate"].astype(float)), np.nan)
-    return table, share, warns
+    return table, share, warns, pretrend
