@@ -106,7 +106,15 @@ def _has_comparison(result: Any, analysis: Any = None) -> bool:
     return False
 
 
-def sms_level(result: Any, analysis: Any = None) -> SmsAnalysisLevel:
+def _name(aid: str, analysis: Any, indicators: Mapping[str, str] | None) -> str:
+    """How a sentence names the analysis: its title when the spec is known, else its id."""
+    if analysis is not None and indicators is not None and hasattr(analysis, "title"):
+        t = analysis.title(indicators.get(analysis.indicator, "the indicator"))
+        return t[:1].upper() + t[1:]
+    return f"Analysis '{aid}'"
+
+
+def sms_level(result: Any, analysis: Any = None, indicators: Mapping[str, str] | None = None) -> SmsAnalysisLevel:
     """The SMS level of one analysis from its ``method`` and design attributes.
 
     Reads, where present on the result (or on its ``analysis`` spec): ``design``,
@@ -141,11 +149,16 @@ def sms_level(result: Any, analysis: Any = None) -> SmsAnalysisLevel:
             reason += ("; the pre-trend test passed, which supports but cannot prove parallel "
                        "trends after the start, so the level stays 3")
         elif pt == "fail":
-            cautions.append(f"Analysis '{aid}': the pre-trend test failed; treated and comparison units were "
+            cautions.append(f"{_name(aid, analysis, indicators)}: the pre-trend test failed; treated and comparison units were "
                             "already diverging, so the comparison may not be a fair counterfactual")
         n_units = getattr(result, "n_clusters", None) or getattr(result, "n_units", None)
-        if isinstance(n_units, int) and n_units < 10:
-            cautions.append(f"Analysis '{aid}': only {n_units} units or clusters; inference with few clusters is fragile")
+        treated = getattr(result, "n_treated_clusters", None)
+        if isinstance(treated, int) and 0 < treated < 6:
+            cautions.append(f"{_name(aid, analysis, indicators)}: only {treated} treated "
+                            f"area{'s' if treated > 1 else ''}; cluster-based inference is unreliable with so few")
+        elif isinstance(n_units, int) and n_units < 10:
+            cautions.append(f"{_name(aid, analysis, indicators)}: only {n_units} units or clusters; inference "
+                            "with few clusters is fragile")
         return SmsAnalysisLevel(aid, method, 3, reason, tuple(cautions))
     if method in _BEFORE_AFTER:
         return SmsAnalysisLevel(aid, method, 2, "before and after without a comparison")
@@ -154,24 +167,29 @@ def sms_level(result: Any, analysis: Any = None) -> SmsAnalysisLevel:
     return SmsAnalysisLevel(aid, method, None, f"method '{method}' is not rated")
 
 
-def rate_design(results: Sequence[Any], analyses: Sequence[Any] = ()) -> SmsRating:
+def rate_design(results: Sequence[Any], analyses: Sequence[Any] = (),
+                indicators: Mapping[str, str] | None = None) -> SmsRating:
     """The SMS level of the evaluation: the strongest design among the analyses run.
 
     ``analyses`` (the spec's analyses) supply design details the results do not carry,
     such as an ITS ``comparison`` series.
     """
     by_id = {getattr(a, "id", None): a for a in analyses}
-    per = tuple(sms_level(r, by_id.get(getattr(r, "id", None))) for r in results if r is not None)
+    per = tuple(sms_level(r, by_id.get(getattr(r, "id", None)), indicators) for r in results if r is not None)
     rated = [p for p in per if p.level is not None]
     cautions = tuple(c for p in per for c in p.cautions)
     if not rated:
         return SmsRating(None, "not rated", "no analysis with a rated design was run", per, cautions)
     best = max(rated, key=lambda p: p.level or 0)
     assert best.level is not None
-    reason = f"Level {best.level} from analysis '{best.analysis}': {best.reason}."
+    def named(p: SmsAnalysisLevel) -> str:
+        return _name(p.analysis, by_id.get(p.analysis), indicators)
+
+    reason = f"Level {best.level} from {named(best)[:1].lower() + named(best)[1:]}: {best.reason}."
     others = [p for p in rated if p is not best]
     if others:
-        reason += " Other analyses: " + "; ".join(f"'{p.analysis}' level {p.level}" for p in others) + "."
+        reason += " Other analyses: " + "; ".join(f"{named(p)[:1].lower() + named(p)[1:]} level {p.level}"
+                                                  for p in others) + "."
     return SmsRating(best.level, SMS_LEVELS[best.level], reason, per, cautions)
 
 
@@ -293,7 +311,7 @@ def emmie_summary(
     ``economics`` an :class:`~preveval.contribution.economics.EconomicsResult` or ``None``.
     """
     rs = [r for r in (results.values() if isinstance(results, Mapping) else results) if r is not None]
-    sms = sms or rate_design(rs, getattr(spec, "analyses", ()))
+    sms = sms or rate_design(rs, getattr(spec, "analyses", ()), _indicator_labels(spec))
     return (
         _effect(rs, sms),
         _mechanism(links),
@@ -301,6 +319,11 @@ def emmie_summary(
         _implementation(spec, links),
         _economic(spec, economics),
     )
+
+
+def _indicator_labels(spec: Any) -> dict[str, str] | None:
+    inds = getattr(spec, "indicators", None)
+    return None if inds is None else {i.id: i.label for i in inds}
 
 
 def rate_evidence(
@@ -312,5 +335,5 @@ def rate_evidence(
 ) -> EvidenceRating:
     """SMS level of the designs run and the EMMIE summary."""
     rs = [r for r in (results.values() if isinstance(results, Mapping) else results) if r is not None]
-    sms = rate_design(rs, getattr(spec, "analyses", ()))
+    sms = rate_design(rs, getattr(spec, "analyses", ()), _indicator_labels(spec))
     return EvidenceRating(sms, emmie_summary(spec, rs, links=links, sms=sms, economics=economics))

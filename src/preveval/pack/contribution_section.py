@@ -342,7 +342,7 @@ def economics_section(eco: EconomicsResult) -> Section:
         sec.details.append(f"Unit value {format_money(eco.unit_value, eco.currency)} per event: "
                            + "; ".join(eco.unit_value_sources))
     if eco.analysis:
-        sec.details.append(f"Prevented events from analysis '{eco.analysis}'.")
+        sec.details.append(f"Prevented events from the analysis with id {eco.analysis} (see its section).")
     return sec
 
 

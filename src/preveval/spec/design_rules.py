@@ -207,10 +207,23 @@ def rule_plausible_effects(spec: EvaluationSpec, pos: Positioned) -> list[Issue]
     return out
 
 
+def rule_economics_primary(spec: EvaluationSpec, pos: Positioned) -> list[Issue]:
+    """The costs are set against the analysis the bottom line rests on."""
+    eco = spec.economics
+    primary = next((a.id for a in spec.analyses if a.primary), None)
+    if eco is None or eco.analysis is None or primary is None or eco.analysis == primary:
+        return []
+    return [pos.issue(("economics", "analysis"), f"the costs are set against '{eco.analysis}' but the bottom line "
+                      f"rests on the primary analysis '{primary}', so the report cannot give the cost per prevented "
+                      "event of its main answer", "remove economics.analysis (the primary is the default) or make "
+                      "that analysis the primary", level="warning")]
+
+
 DESIGN_RULES = (
     rule_ignored_options,
     rule_design_support,
     rule_its_units,
     rule_seasonality_frequency,
     rule_plausible_effects,
+    rule_economics_primary,
 )
