@@ -50,14 +50,16 @@ def test_running_twice_gives_identical_results_json(evaluation_dir: Path) -> Non
     assert sorted(p.name for p in (a / "figures").iterdir()) == sorted(p.name for p in (b / "figures").iterdir())
 
 
-def test_rerun_replaces_an_existing_pack(evaluation_dir: Path) -> None:
+def test_rerun_replaces_an_existing_pack_but_never_a_file_it_did_not_write(evaluation_dir: Path) -> None:
     pack = evaluation_dir / "pack"
     res = pv.load(evaluation_dir / "evaluation.yaml").run()
     res.write_pack(pack)
-    (pack / "figures" / "stale.png").write_bytes(b"x")
-    res.write_pack(pack)
-    assert not (pack / "figures" / "stale.png").exists()
+    res.write_pack(pack)  # its own pack, untouched: replaced
     check_pack(pack)
+    (pack / "figures" / "stale.png").write_bytes(b"x")
+    with pytest.raises(pv.PackError, match="stale.png"):
+        res.write_pack(pack)
+    assert (pack / "figures" / "stale.png").read_bytes() == b"x"
 
 
 def test_validate_and_version(evaluation_dir: Path) -> None:

@@ -103,7 +103,7 @@ contribution:
   rival_explanations:
     - {id: rival, description: "=cmd|' /C calc'!A0"}
   evidence:
-    - {id: e1, from_analysis: did-events, p_if_true: 0.8, p_if_false: 0.3}
+    - {id: e1, from_analysis: did-events, p_if_true: 0.8, p_if_false: 0.3, plausible_effect: -2}
 economics:
   price_year: 2023
   costs:
