@@ -25,6 +25,7 @@ from .errors import (
     SpecError,
 )
 from .pipeline import Evaluation, from_dict, load
+from .pooling import meta_regression, pool
 from .results import Diagnostic, Estimate, EvaluationResult, Ratio
 
 __all__ = [
@@ -43,4 +44,6 @@ __all__ = [
     "__version__",
     "from_dict",
     "load",
+    "meta_regression",
+    "pool",
 ]
