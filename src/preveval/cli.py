@@ -18,6 +18,7 @@ from rich.console import Console
 from rich.table import Table
 
 from . import __version__
+from .cli_hub import register as _register_hub_and_portfolio
 from .errors import InputError, PackError, PrevevalError
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
@@ -268,6 +269,9 @@ def new(directory: Annotated[Path, typer.Argument(metavar="DIR", help="New folde
         out.print(f"wrote {p}")
     out.print("Fill in the data file, edit the YAML, then run: preveval validate "
               f"{directory / 'evaluation.yaml'}")
+
+
+_register_hub_and_portfolio(app, _guard)  # preveval hub build|add|query, preveval portfolio
 
 
 def main() -> None:
