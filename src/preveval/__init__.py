@@ -9,12 +9,18 @@ a standardised evaluation pack::
     res = ev.run()
     res.summary()            # a DataFrame of headline effects
     res.write_pack("pack")   # results.json, report.html, report.md, figures/, tables/
+
+or one analysis straight from a DataFrame (:mod:`preveval.api`)::
+
+    r = pv.its(frame, outcome="aces", time="month", intervention="2005-01", offset="stdpop")
+    r.tidy(); r.plot(); r.refit(family="poisson"); pv.compare(r, other)
 """
 
 from .provenance import version as _version
 
 __version__ = _version()
 
+from .api import compare, did, its  # noqa: E402 - after the records it lends its hooks to
 from .errors import (
     DataError,
     EstimationError,
@@ -26,23 +32,28 @@ from .errors import (
 )
 from .pipeline import Evaluation, from_dict, load
 from .pooling import meta_regression, pool
-from .results import Diagnostic, Estimate, EvaluationResult, Ratio
+from .results import Diagnostic, DidResult, Estimate, EvaluationResult, ItsResult, Ratio
 
 __all__ = [
     "DataError",
     "Diagnostic",
+    "DidResult",
     "Estimate",
     "EstimationError",
     "Evaluation",
     "EvaluationResult",
     "InputError",
     "Issue",
+    "ItsResult",
     "PackError",
     "PrevevalError",
     "Ratio",
     "SpecError",
     "__version__",
+    "compare",
+    "did",
     "from_dict",
+    "its",
     "load",
     "meta_regression",
     "pool",

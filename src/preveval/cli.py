@@ -111,6 +111,9 @@ def validate(file: Annotated[Path, typer.Argument(help="The evaluation YAML file
 @app.command()
 def run(file: Annotated[Path, typer.Argument(help="The evaluation YAML file.")],
         out_dir: Annotated[Path, typer.Option("--out", "-o", help="Folder to write the pack into.")],
+        publish: Annotated[bool, typer.Option("--publish", help="Disclosure control for publication: suppress "
+                                              "small counts from the data in the tables and figures (see the "
+                                              "evaluation file's disclosure: block).")] = False,
         debug: DebugOpt = False) -> None:
     """Run every analysis and write the evaluation pack into --out.
 
@@ -154,7 +157,7 @@ def run(file: Annotated[Path, typer.Argument(help="The evaluation YAML file.")],
 
             result = _guard(debug, lambda: ev.run(progress=step))
             bar.update(task, description="writing the pack", completed=n)
-            _guard(debug, lambda: result.write_pack(out_dir))
+            _guard(debug, lambda: result.write_pack(out_dir, publish=publish))
             bar.update(task, completed=n + 1)
     _print_summary(result, out_dir)
 

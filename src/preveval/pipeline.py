@@ -23,7 +23,7 @@ import pandas as pd
 from .data.checks import check_dataset
 from .data.periods import parse_period
 from .data.read import Dataset, dataset_from_frame, read_dataset
-from .errors import DataError, Issue, SpecError
+from .errors import DataError, InputError, Issue, SpecError
 from .results.base import AnalysisResult
 from .results.evaluation import EvaluationResult, InputSummary
 from .spec.loader import Positioned, load_yaml_file
@@ -169,9 +169,131 @@ def from_dict(spec: Mapping[str, Any], data: pd.DataFrame, *, name: str = "<dict
 
     ``data.path`` in the dict is ignored (it may be omitted); the caller's frame is not
     changed. Errors name the dict's fields without line numbers.
+
+    Data handling: a ``DatetimeIndex`` or ``PeriodIndex`` (or a level of a ``MultiIndex``)
+    becomes the time column (named by ``data.time``, else by the index); dates and periods
+    may be pandas dtypes, and NaT, None and NaN in ``first_treated`` mean never treated.
+    Columns named ``t`` or ``period`` are the caller's own: they are renamed to ``t (data)``
+    and ``period (data)`` for the checks (which add working columns of those names) and the
+    spec is rewritten to match; error messages name them as the caller did. Anything but a
+    DataFrame is a :class:`~preveval.errors.DataError` with a hint.
     """
+    if not isinstance(spec, Mapping):
+        raise SpecError([Issue(f"the evaluation must be a dict, not {type(spec).__name__}",
+                               hint="pass the parsed evaluation file, e.g. yaml.safe_load(text)", file=name)])
     spec = dict(spec)
     spec["data"] = {"path": "<DataFrame>", **dict(spec.get("data") or {})}
+    spec, frame, renamed = frame_for(spec, data)
     pos = Positioned(spec, name)
     text = json.dumps(spec, sort_keys=True, default=str).encode()
-    return _finish(pos, dataset_from_frame(data), hashlib.sha256(text).hexdigest())
+    try:
+        return _finish(pos, _dataset(frame), hashlib.sha256(text).hexdigest())
+    except InputError as exc:
+        if not renamed:
+            raise
+        raise type(exc)([_named_as_given(i, renamed) for i in exc.issues]) from None
+
+
+#: Working columns the data checks add to the frame; a caller's columns of these names are
+#: renamed on the way in so that they are never overwritten.
+RESERVED_COLUMNS = ("t", "period")
+#: Keys of the evaluation file whose values name data columns (strings or lists of them).
+COLUMN_KEYS = frozenset({"time", "unit", "column", "offset", "covariates", "treatment", "group", "post",
+                         "first_treated", "weights", "cluster", "fixed_effects"})
+
+
+def _data_error(message: str, hint: str) -> DataError:
+    return DataError([Issue(message, path="data", file="<DataFrame>", hint=hint)])
+
+
+def frame_for(spec: dict[str, Any], data: Any) -> tuple[dict[str, Any], pd.DataFrame, dict[str, str]]:
+    """The frame the checks read, the spec to match and the columns renamed (see :func:`from_dict`).
+
+    The caller's frame is never changed (a new frame is made whenever anything differs).
+    """
+    if isinstance(data, pd.Series):
+        raise _data_error("the data is a pandas Series, not a DataFrame",
+                          "pass series.to_frame() or a DataFrame with a column per variable")
+    if not isinstance(data, pd.DataFrame):
+        what = "a dict" if isinstance(data, Mapping) else type(data).__name__
+        raise _data_error(f"the data must be a pandas DataFrame, not {what}",
+                          "build one first, e.g. pd.DataFrame(data), or read it with pd.read_csv")
+    frame = data
+    dspec = dict(spec.get("data") or {})
+    time = dspec.get("time")
+    index = frame.index
+    if isinstance(index, pd.MultiIndex):
+        named = [n for n in index.names if n is not None and n not in frame.columns]
+        if named:
+            frame = frame.reset_index(level=named)
+    elif isinstance(index, (pd.DatetimeIndex, pd.PeriodIndex)) and not (isinstance(time, str) and time in frame.columns):
+        col = time if isinstance(time, str) else (index.name or "time")
+        if col in frame.columns:
+            raise _data_error(f"the index and a column are both named '{col}'",
+                              "rename one of them, or drop the index with frame.reset_index(drop=True)")
+        frame = frame.rename_axis(str(col)).reset_index()
+        if not isinstance(time, str):
+            dspec["time"] = col
+    frame = frame.reset_index(drop=True) if frame is not data else frame
+    if any(not isinstance(c, str) for c in frame.columns):
+        frame = frame.rename(columns=str) if frame is not data else frame.copy().rename(columns=str)
+    converted = {c: _as_objects(frame[c]) for c in frame.columns
+                 if _is_datelike(frame[c]) or (frame[c].dtype == object and frame[c].isna().any())}
+    if converted:
+        frame = frame.assign(**converted) if frame is not data else data.assign(**converted)
+    renamed = {c: _private(c, frame.columns) for c in RESERVED_COLUMNS if c in frame.columns}
+    if renamed:
+        frame = frame.rename(columns=renamed)
+    spec = {**spec, "data": dspec}
+    if renamed:
+        spec = _rename_columns(spec, renamed)
+    return spec, frame, renamed
+
+
+def _dataset(frame: pd.DataFrame) -> Dataset:
+    try:
+        return dataset_from_frame(frame)
+    except TypeError:  # cells that cannot be hashed: lists, dicts, arrays
+        bad = [c for c in frame.columns if frame[c].dtype == object
+               and frame[c].map(lambda v: isinstance(v, (list, dict, set, tuple)) or hasattr(v, "shape")).any()]
+        raise _data_error(f"column(s) {', '.join(repr(c) for c in bad) or '(unknown)'} hold lists, dicts or arrays "
+                          "in their cells", "put one number, text or date in each cell (one row per unit and "
+                          "period)") from None
+
+
+def _is_datelike(s: pd.Series) -> bool:
+    return isinstance(s.dtype, (pd.PeriodDtype, pd.DatetimeTZDtype)) or pd.api.types.is_datetime64_any_dtype(s)
+
+
+def _as_objects(s: pd.Series) -> pd.Series:
+    """Dates and periods as objects, missing ones (NaT) as None: what the period checks read."""
+    out = s.astype(object)
+    return out.where(s.notna(), None)
+
+
+def _private(column: str, taken: Any) -> str:
+    name, k = f"{column} (data)", 2
+    while name in set(taken):
+        name, k = f"{column} (data {k})", k + 1
+    return name
+
+
+def _rename_columns(node: Any, renamed: dict[str, str], key: str | None = None) -> Any:
+    if isinstance(node, Mapping):
+        return {k: _rename_columns(v, renamed, k) for k, v in node.items()}
+    if isinstance(node, (list, tuple)):
+        return [_rename_columns(v, renamed, key) for v in node]
+    if key in COLUMN_KEYS and isinstance(node, str):
+        return renamed.get(node, node)
+    return node
+
+
+def _named_as_given(issue: Issue, renamed: dict[str, str]) -> Issue:
+    def back(text: str | None) -> str | None:
+        if text is None:
+            return None
+        for original, private in renamed.items():
+            text = text.replace(private, original)
+        return text
+
+    return replace(issue, message=back(issue.message) or "", hint=back(issue.hint), path=back(issue.path) or "")

@@ -29,6 +29,7 @@ from preveval.contribution.tracing import (
 )
 from preveval.pack.logic_diagram import plot_logic_model
 from preveval.pack.section import FigureItem, Section, TableItem
+from preveval.pack.style import EVIDENCE, ROLE, styled
 
 __all__ = [
     "contribution_section",
@@ -39,9 +40,8 @@ __all__ = [
     "rating_section",
 ]
 
-TYPE_MARKERS = {"doubly_decisive": "D", "smoking_gun": "s", "hoop": "o", "straw_in_the_wind": "^"}
-TYPE_COLOURS = {"doubly_decisive": "#1b7837", "smoking_gun": "#2166ac", "hoop": "#b35806",
-                "straw_in_the_wind": "#7f7f7f"}
+TYPE_MARKERS = {k: marker for k, (_, marker) in EVIDENCE.items()}
+TYPE_COLOURS = {k: colour for k, (colour, _) in EVIDENCE.items()}
 
 
 # ------------------------------------------------------------------------------- figures
@@ -59,6 +59,7 @@ def _bands(ax: Any, horizontal: bool = True) -> None:
                     va="center", ha="left", color="#555555")
 
 
+@styled
 def plot_posterior_path(tracing: TracingResult) -> Figure:
     """Confidence in the claim after each evidence item (prior first)."""
     steps = tracing.steps
@@ -80,7 +81,8 @@ def plot_posterior_path(tracing: TracingResult) -> Figure:
     ax.set_xlim(-0.4, n + 0.4)
     ax.set_xticks(xs)
     ax.set_xticklabels(["prior"] + [s.id for s in steps], rotation=35, ha="right", fontsize=8)
-    ax.set_ylabel("P(claim is true)")
+    ax.set_ylabel("P(claim is true)\n(probability, 0 to 1)")
+    ax.set_xlabel("Evidence items, in the order listed")
     ax.set_title("Confidence in the claim after each item of evidence", fontsize=10)
     kinds = [k for k in TYPE_MARKERS if any(s.type == k for s in steps)]
     if kinds:
@@ -94,6 +96,7 @@ def plot_posterior_path(tracing: TracingResult) -> Figure:
     return fig
 
 
+@styled
 def plot_prior_sensitivity(tracing: TracingResult) -> Figure:
     """Final posterior against the prior, with the no-evidence diagonal."""
     fig = Figure(figsize=(6.0, 3.8), dpi=100)
@@ -102,14 +105,14 @@ def plot_prior_sensitivity(tracing: TracingResult) -> Figure:
     pr = [s.prior for s in tracing.prior_sensitivity]
     po = [s.posterior for s in tracing.prior_sensitivity]
     ax.plot([0, 1], [0, 1], color="#999999", linestyle="--", linewidth=1, label="no evidence")
-    ax.plot(pr, po, color="#2166ac", marker="o", linewidth=1.5, label="after all evidence")
-    ax.scatter([tracing.prior], [tracing.posterior], s=90, facecolor="none", edgecolor="#b2182b",
+    ax.plot(pr, po, color=ROLE["posterior"], marker="o", linewidth=1.5, label="after all evidence")
+    ax.scatter([tracing.prior], [tracing.posterior], s=90, facecolor="none", edgecolor=ROLE["prior"],
                linewidth=1.8, zorder=4, label="prior used")
     _bands(ax)
     ax.set_xlim(0, 1)
     ax.set_ylim(0, 1)
-    ax.set_xlabel("prior P(claim is true)")
-    ax.set_ylabel("posterior")
+    ax.set_xlabel("Prior P(claim is true) (probability, 0 to 1)")
+    ax.set_ylabel("Posterior P(claim is true)\n(probability, 0 to 1)")
     ax.set_title("How much the conclusion depends on the prior", fontsize=10)
     ax.legend(fontsize=7, loc="lower right")
     ax.grid(color="#dddddd", linewidth=0.5)

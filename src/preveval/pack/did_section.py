@@ -7,12 +7,24 @@ technical detail (design, fixed effects, standard errors, bootstrap, pre-trend t
 
 from __future__ import annotations
 
+from typing import Any
+
+import numpy as np
 import pandas as pd
-from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
 from preveval.data.design_checks import FEW_TREATED
 from preveval.pack.section import FigureItem, Section, TableItem
+from preveval.pack.style import (
+    GREY,
+    ROLE,
+    WIDTH,
+    axis_unit,
+    below_legend,
+    new_axes,
+    styled,
+    with_unit,
+)
 from preveval.pack.wording import (
     baseline_phrase,
     change_phrase,
@@ -81,11 +93,11 @@ def _paragraphs(result: DidResult, indicator: Indicator) -> list[str]:
     if pt is not None and pt.p_value is not None:
         if pt.p_value < 0.05:
             out.append(f"Before the start, treated and comparison areas were already moving differently "
-                       f"(joint test of the leads, p = {pt.p_value:.3g}). The parallel-paths assumption is doubtful, "
+                       f"(joint test of the leads, p = {fmt_p(pt.p_value)}). The parallel-paths assumption is doubtful, "
                        "so treat the estimate with caution.")
         else:
             out.append(f"Before the start, the test that treated and comparison areas moved in parallel found no "
-                       f"evidence against it (joint test of the leads, p = {pt.p_value:.3g}). This supports, but "
+                       f"evidence against it (joint test of the leads, p = {fmt_p(pt.p_value)}). This supports, but "
                        "cannot prove, the assumption.")
     if result.bootstrap is not None:
         b = result.bootstrap
@@ -133,23 +145,37 @@ def _details(result: DidResult, spec: DidAnalysis) -> list[str]:
     b = result.bootstrap
     if b is not None:
         d.append(f"Wild cluster restricted bootstrap: {b.reps:,} replications, {b.weights_type} weights, seed "
-                 f"{spec.seed}; t = {b.t_stat:.4g}, p = {b.p_value:.4g}, CI by test inversion "
+                 f"{spec.seed}; t = {b.t_stat:.4g}, p = {fmt_p(b.p_value)}, CI by test inversion "
                  f"[{b.ci_low:.4g}, {b.ci_high:.4g}]")
     return d
 
 
-def _canvas(fig: Figure) -> Figure:
-    FigureCanvasAgg(fig)
-    return fig
+def _effect_unit(result: DidResult, indicator: Indicator, spec: DidAnalysis | None) -> str:
+    """The unit of an effect on the axis: the log rate ratio, or the difference's own unit."""
+    if result.scale == "log":
+        return "log rate ratio; 0 = no change"
+    unit = difference_unit(result, indicator)
+    if not unit and spec is not None and spec.offset is not None:
+        unit = axis_unit(indicator, spec.rate_per, spec.offset, _period(result))
+    return unit or indicator.unit_label or "difference in the outcome"
 
 
-def plot_event_study(result: DidResult, indicator: Indicator, spec: DidAnalysis | None = None) -> Figure | None:
-    """Event-study coefficients with 95% intervals; the reference period is marked."""
+def _period(result: DidResult) -> str:
+    b = result.baseline
+    return b.period if b is not None else "period"
+
+
+@styled
+def plot_event_study(result: DidResult, indicator: Indicator, spec: DidAnalysis | None = None,
+                     ax: Any = None) -> Figure | None:
+    """Event-study coefficients with 95% intervals; the reference period is marked.
+
+    ``ax``: draw into this Axes (its figure is returned) instead of a new figure.
+    """
     tab = result.event_study_table()
     if tab.empty:
         return None
-    fig = _canvas(Figure(figsize=(8, 4.2)))
-    ax = fig.add_subplot()
+    fig, ax = new_axes(ax, (WIDTH, 3.8))
     x = tab["rel_time"].to_numpy()
     est = tab["estimate"].to_numpy(dtype=float)
     lo = tab["ci_low"].to_numpy(dtype=float)
@@ -157,55 +183,69 @@ def plot_event_study(result: DidResult, indicator: Indicator, spec: DidAnalysis 
     ref = tab["reference"].to_numpy(dtype=bool)
     pre = (x < 0) & ~ref
     post = (x >= 0) & ~ref
-    for mask, colour, name in ((pre, "#7b8794", "before the start"), (post, "#2f80ed", "after the start")):
-        ax.errorbar(x[mask], est[mask], yerr=[est[mask] - lo[mask], hi[mask] - est[mask]], fmt="o",
+    for mask, colour, marker, name in ((pre, ROLE["before"], "s", "before the start"),
+                                       (post, ROLE["after"], "o", "after the start")):
+        ax.errorbar(x[mask], est[mask], yerr=[est[mask] - lo[mask], hi[mask] - est[mask]], fmt=marker,
                     color=colour, capsize=3, label=name)
     if ref.any():
-        ax.plot(x[ref], est[ref], "o", mfc="white", color="#1d2b36", label="reference period (-1), fixed at 0")
+        ax.plot(x[ref], est[ref], "o", mfc="white", color=ROLE["reference"], label="reference period (-1), fixed at 0")
     from matplotlib.ticker import MaxNLocator
 
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))
-    ax.axhline(0, color="black", lw=0.8)
-    ax.axvline(-0.5, color="#d64545", ls="--", lw=1)
-    scale = "log rate ratio" if result.scale == "log" else indicator.unit_label or "difference"
-    if spec is not None and spec.offset is not None and spec.family == "gaussian":
-        scale = f"rate per {spec.rate_per:,.0f}"
+    ax.axhline(0, color=ROLE["zero"], lw=0.8)
+    ax.axvline(-0.5, color=ROLE["counterfactual"], ls="--", lw=1)
     width = spec.event_bin if spec is not None else 1
-    unit = "Periods" if width == 1 else f"Bins of {width} periods"
+    period = _period(result)
+    unit = f"{period.capitalize()}s" if width == 1 else f"Bins of {width} {period}s"
     ax.set_xlabel(f"{unit} relative to the start of the initiative (binned at the ends)")
-    ax.set_ylabel(f"Effect ({scale})")
-    ax.set_title(f"Event study: {indicator.label[:60]}")
-    ax.legend(fontsize=8, frameon=False)
-    ax.grid(alpha=0.3)
+    ax.set_ylabel(with_unit("Effect", _effect_unit(result, indicator, spec), 40))
+    ax.set_title(f"Event study: {indicator.label[:60]}", loc="left")
+    ax.legend(frameon=False)
+    ax.grid(alpha=0.6)
+    fig.tight_layout()
     return fig
 
 
-def plot_trends(trends: pd.DataFrame, indicator: Indicator, start: int | None, rate_per: float | None = None) -> Figure:
-    """Mean outcome per period, treated vs comparison group."""
-    fig = _canvas(Figure(figsize=(8, 4.2)))
-    ax = fig.add_subplot()
+@styled
+def plot_trends(trends: pd.DataFrame, indicator: Indicator, start: int | None, rate_per: float | None = None,
+                ax: Any = None, *, exposure: str | None = None, period: str = "period") -> Figure:
+    """Mean outcome per period, treated vs comparison group.
+
+    Cells suppressed by disclosure control (text instead of a number) are left out of the
+    lines and marked under the axis.
+    """
+    fig, ax = new_axes(ax, (WIDTH, 3.8))
     t = trends["t"].to_numpy()
     labels = trends["period"].astype(str).to_numpy() if "period" in trends.columns else t.astype(str)
     window = 12 if len(t) >= 48 else 1
-    for col, colour, name in (("mean_treated", "#2f80ed", "Treated units (ever)"),
-                              ("mean_comparison", "#7b8794", "Comparison units")):
+    hidden = np.zeros(len(t), dtype=bool)
+    for col, colour, style_, name in (("mean_treated", ROLE["treated"], "-", "Treated units (ever)"),
+                                      ("mean_comparison", ROLE["comparison"], "--", "Comparison units")):
         if col in trends.columns:
-            y = trends[col].to_numpy(dtype=float)
+            raw = trends[col]
+            y = pd.to_numeric(raw, errors="coerce").to_numpy(dtype=float)
+            hidden = hidden | raw.map(lambda v: isinstance(v, str)).to_numpy(dtype=bool)
             if window > 1:
-                ax.plot(t, y, color=colour, lw=0.6, alpha=0.35)
+                ax.plot(t, y, color=colour, lw=0.6, alpha=0.35, ls=style_)
                 smooth = pd.Series(y).rolling(window, center=True, min_periods=window).mean().to_numpy()
-                ax.plot(t, smooth, color=colour, lw=2, label=f"{name}, {window}-period moving average")
+                ax.plot(t, smooth, color=colour, lw=2, ls=style_, label=f"{name}, {window}-period moving average")
             else:
-                ax.plot(t, y, color=colour, lw=1.6, marker="o", ms=3, label=name)
+                ax.plot(t, y, color=colour, lw=1.6, ls=style_, marker="o", ms=3, label=name)
+    if hidden.any():
+        ax.plot(t[hidden], np.zeros(int(hidden.sum())), "|", color=GREY, ms=8, clip_on=False,
+                transform=ax.get_xaxis_transform(), label="suppressed (small count)")
     if start is not None:
-        ax.axvline(start - 0.5, color="#d64545", ls="--", lw=1, label="first start")
+        ax.axvline(start - 0.5, color=ROLE["counterfactual"], ls=":", lw=1, label="first start")
     step = max(1, len(t) // 8)
-    ax.set_xticks(t[::step], labels[::step], rotation=0, fontsize=8)
-    ax.set_xlabel("Period")
-    ax.set_ylabel(f"Rate per {rate_per:,.0f}" if rate_per else f"Mean per unit ({indicator.unit_label or 'value'})")
-    ax.set_title(f"{indicator.label[:70]}:\ntreated and comparison units over time")
-    ax.legend(fontsize=8, frameon=False)
-    ax.grid(alpha=0.3)
+    ax.set_xticks(t[::step], labels[::step], rotation=0)
+    ax.set_xlabel(period.capitalize())
+    unit = axis_unit(indicator, rate_per, exposure, period, per_area=rate_per is None)
+    what = "Rate" if rate_per else "Mean per unit"
+    ax.set_ylabel(with_unit(what, unit, 45))
+    ax.set_title(f"{indicator.label[:70]}:\ntreated and comparison units over time", loc="left")
+    below_legend(ax)
+    ax.grid(alpha=0.6)
+    fig.tight_layout()
     return fig
 
 
@@ -229,8 +269,13 @@ def did_section(result: DidResult, indicator: Indicator, spec: DidAnalysis, verd
         sec.tables.append(TableItem(f"{spec.id}-event-study", "Event-study estimates by period relative to the start", es))
         fig = plot_event_study(result, indicator, spec)
         if fig is not None:
-            sec.figures.append(FigureItem(f"{spec.id}-event-study", "Effects by period relative to the start, "
-                                          "with 95% intervals. Before the start they should be near zero.", fig))
+            period = _period(result)
+            sec.figures.append(FigureItem(
+                f"{spec.id}-event-study", f"Effects by {period} relative to the start "
+                f"({_effect_unit(result, indicator, spec)}), with 95% intervals. Before the start they should be "
+                "near zero.", fig,
+                alt=f"Chart of the estimated effect on {lower_first(indicator.label)} in each {period} before and "
+                    f"after the start, with 95% intervals. {sec.headline}"))
     gt = result.group_time_table()
     if not gt.empty:
         gt = gt.drop(columns=["group", "time"]).rename(columns={"group_label": "first treated", "time_label": "period"})
@@ -246,11 +291,17 @@ def did_section(result: DidResult, indicator: Indicator, spec: DidAnalysis, verd
             sub.tables.append(TableItem(f"{spec.id}-robustness", "Placebo dates, placebo outcomes and "
                                         "leave-one-unit-out re-fits", table, show=len(table) <= 12))
         if rob.trends is not None and not rob.trends.empty:
+            rate_per = spec.rate_per if spec.offset else None
+            period = _period(result)
+            unit = axis_unit(indicator, rate_per, spec.offset, period, per_area=rate_per is None)
             what = "Rate" if spec.offset else "Mean outcome per unit"
-            sub.figures.append(FigureItem(f"{spec.id}-trends", f"{what} in treated and comparison "
-                                          "units; before the first start the lines should move in parallel.",
-                                          plot_trends(rob.trends, indicator, rob.first_start,
-                                                      spec.rate_per if spec.offset else None)))
-            sub.tables.append(TableItem(f"{spec.id}-trends", "Mean outcome by group and period", rob.trends, show=False))
+            sub.figures.append(FigureItem(
+                f"{spec.id}-trends", f"{what} ({unit}) in treated and comparison units; before the first start "
+                "the lines should move in parallel.",
+                plot_trends(rob.trends, indicator, rob.first_start, rate_per, exposure=spec.offset, period=period),
+                alt=f"Line chart of {what.lower()} of {lower_first(indicator.label)} ({unit}) in the treated and "
+                    f"the comparison units by {period}, with the first start marked."))
+            sub.tables.append(TableItem(f"{spec.id}-trends", f"{what} by group and period ({unit})", rob.trends,
+                                        show=False))
         sec.subsections.append(sub)
     return sec

@@ -9,13 +9,24 @@ fits a model.
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import numpy as np
 import pandas as pd
-from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
 from preveval.pack.section import FigureItem, Section, TableItem
+from preveval.pack.style import (
+    GREY,
+    ROLE,
+    SIZE,
+    WIDTH,
+    axis_unit,
+    below_legend,
+    new_axes,
+    styled,
+    with_unit,
+)
 from preveval.pack.wording import baseline_phrase, difference_unit, per_phrase, verdict_tail
 from preveval.pack.wording import lower_first as _lower
 from preveval.pack.wording import num as _num
@@ -112,7 +123,8 @@ def _paragraphs(result: ItsResult, indicator: Indicator, spec: ItsAnalysis) -> l
             f"{_pct(r - 1)} a year (95% CI from {signed(lo - 1)} to {signed(hi - 1)} a year)."
         )
     elif result.trend is not None:
-        out.append(f"Before the initiative the underlying trend was {result.trend.estimate:+.3g} per year.")
+        unit = axis_unit(indicator, result.rate_per, spec.offset, _UNIT.get(result.periods_per_year, "period"))
+        out.append(f"Before the initiative the underlying trend was {result.trend.estimate:+.3g} {unit} per year.")
     p = result.prevented
     if p is not None:
         what = "interval for the expected number" if p.interval == "mean" else "interval allowing for chance variation in the counts"
@@ -178,55 +190,71 @@ def _as_period(text: str, freq: object) -> pd.Period:
     return pd.Period(str(text).split("/")[0], freq=freq)  # type: ignore[arg-type]
 
 
-def plot_its(result: ItsResult, indicator: Indicator, spec: ItsAnalysis) -> Figure:
-    """Observed points, fitted line, counterfactual with its 95% band, intervention lines."""
+def y_unit(result: ItsResult, indicator: Indicator, spec: ItsAnalysis) -> str:
+    """The unit of the series' values: ``conveyances per 100 mental-health incidents a month``."""
+    period = _UNIT.get(result.periods_per_year, "period")
+    return axis_unit(indicator, result.rate_per, spec.offset, period)
+
+
+@styled
+def plot_its(result: ItsResult, indicator: Indicator, spec: ItsAnalysis, ax: Any = None) -> Figure:
+    """Observed points, fitted line, counterfactual with its 95% band, intervention lines.
+
+    ``ax``: draw into this Axes (its figure is returned) instead of a new figure.
+    """
     s: pd.DataFrame = result.series
     x = pd.PeriodIndex(s["period"]).to_timestamp()
-    fig = Figure(figsize=(8, 4.5), dpi=100)
-    FigureCanvasAgg(fig)
-    ax = fig.add_subplot(1, 1, 1)
+    fig, ax = new_axes(ax, (WIDTH, 3.9))
     freq = pd.PeriodIndex(s["period"]).freq
     starts = {k: _as_period(v, freq) for k, v in result.interventions.items()}
     first = min(starts.values())
     post = (pd.PeriodIndex(s["period"]) >= first)
-    ax.scatter(x, s["observed"], s=14, color="#555555", label="Observed", zorder=3)
+    observed = pd.to_numeric(s["observed"], errors="coerce")
+    hidden = s["observed"].map(lambda v: isinstance(v, str)).to_numpy(dtype=bool).copy()  # suppressed for publication
+    ax.scatter(x, observed, s=12, color=ROLE["observed"], label="Observed", zorder=3)
     if "comparison_observed" in s:
-        ax.scatter(x, s["comparison_observed"], s=10, marker="x", color="#999999", label="Comparison observed", zorder=2)
+        hidden |= s["comparison_observed"].map(lambda v: isinstance(v, str)).to_numpy(dtype=bool)
+        ax.scatter(x, pd.to_numeric(s["comparison_observed"], errors="coerce"), s=12, marker="x",
+                   color=ROLE["comparison"], label="Comparison observed", zorder=2)
+    if hidden.any():
+        ax.plot(x[hidden], np.zeros(int(hidden.sum())), "|", color=GREY, ms=8, clip_on=False,
+                transform=ax.get_xaxis_transform(), label="suppressed (small count)")
         for i, seg in enumerate((~post, post)):
-            ax.plot(x[seg], s["comparison_fitted"][seg], color="#999999", lw=1, label="Comparison fitted" if i == 0 else None)
+            ax.plot(x[seg], s["comparison_fitted"][seg], color=ROLE["comparison"], lw=1, ls="-.",
+                    label="Comparison fitted" if i == 0 else None)
     for i, seg in enumerate((~post, post)):
-        ax.plot(x[seg], s["fitted"][seg], color="#1f77b4", lw=2, label="Fitted" if i == 0 else None)
-    ax.plot(x[post], s["counterfactual"][post], color="#d62728", lw=1.5, ls="--", label="Without the initiative (counterfactual)")
-    ax.fill_between(x[post], s["cf_low"][post], s["cf_high"][post], color="#d62728", alpha=0.15, lw=0, label="95% CI of the counterfactual")
+        ax.plot(x[seg], s["fitted"][seg], color=ROLE["fitted"], lw=2, label="Fitted" if i == 0 else None)
+    ax.plot(x[post], s["counterfactual"][post], color=ROLE["counterfactual"], lw=1.6, ls="--",
+            label="Without the initiative (counterfactual)")
+    ax.fill_between(x[post], s["cf_low"][post], s["cf_high"][post], color=ROLE["counterfactual"], alpha=0.15, lw=0,
+                    label="95% CI of the counterfactual")
     for k, p0 in starts.items():
-        ax.axvline(p0.to_timestamp(), color="black", ls=":", lw=1)  # type: ignore[arg-type]
-        ax.annotate(k or "start", (p0.to_timestamp(), 1.0), xycoords=("data", "axes fraction"), xytext=(3, -12), textcoords="offset points", fontsize=8)
-    ylab = indicator.label + (f" per {result.rate_per:,.0f}" if result.rate_per else "")
-    ax.set_ylabel(ylab)
-    ax.set_xlabel("Period")
-    ax.set_title(f"{indicator.label}: before and after the initiative")
-    ax.legend(fontsize=7, loc="best", frameon=False)
-    ax.grid(alpha=0.3)
+        ax.axvline(p0.to_timestamp(), color=ROLE["start"], ls=":", lw=1)  # type: ignore[arg-type]
+        ax.annotate(k or "start", (p0.to_timestamp(), 1.0), xycoords=("data", "axes fraction"), xytext=(3, -12),
+                    textcoords="offset points", fontsize=SIZE["legend"])
+    ax.set_ylabel(with_unit(indicator.label, y_unit(result, indicator, spec), 55))
+    ax.set_xlabel(_UNIT.get(result.periods_per_year, "period").capitalize())
+    ax.set_title(f"{indicator.label}: before and after the initiative", loc="left")
+    below_legend(ax)
+    ax.grid(alpha=0.6)
     fig.tight_layout()
     return fig
 
 
-def plot_residual_acf(result: ItsResult) -> Figure | None:
+@styled
+def plot_residual_acf(result: ItsResult, ax: Any = None) -> Figure | None:
     """Bar chart of the residual autocorrelations with the ±1.96/√n band."""
     a = result.residual_acf
     if a is None or len(a) == 0:
         return None
-    fig = Figure(figsize=(6, 3), dpi=100)
-    FigureCanvasAgg(fig)
-    ax = fig.add_subplot(1, 1, 1)
-    ax.vlines(a["lag"], 0, a["acf"], color="#1f77b4", lw=3)
-    ax.axhline(0, color="black", lw=0.8)
-    ax.axhline(float(a["upper"].iloc[0]), color="grey", ls="--", lw=1)
-    ax.axhline(float(a["lower"].iloc[0]), color="grey", ls="--", lw=1)
-    ax.set_xlabel("Lag (periods)")
-    ax.set_ylabel("Autocorrelation of residuals")
-    ax.set_title("Residual autocorrelation (dashed: 95% band for no autocorrelation)")
-    ax.title.set_fontsize(9)
+    fig, ax = new_axes(ax, (WIDTH, 2.9))
+    ax.vlines(a["lag"], 0, a["acf"], color=ROLE["fitted"], lw=3)
+    ax.axhline(0, color=ROLE["zero"], lw=0.8)
+    ax.axhline(float(a["upper"].iloc[0]), color=GREY, ls="--", lw=1)
+    ax.axhline(float(a["lower"].iloc[0]), color=GREY, ls="--", lw=1)
+    ax.set_xlabel(f"Lag ({_UNIT.get(result.periods_per_year, 'period')}s)")
+    ax.set_ylabel("Autocorrelation of residuals\n(correlation, -1 to 1)")
+    ax.set_title("Residual autocorrelation (dashed: 95% band for no autocorrelation)", loc="left")
     fig.tight_layout()
     return fig
 
@@ -260,22 +288,32 @@ def its_section(result: ItsResult, indicator: Indicator, spec: ItsAnalysis, verd
     sec.tables.append(TableItem(f"{result.id}-coefficients", f"Coefficients of the ITS model ({'log scale; ratio = exp' if result.scale == 'log' else 'outcome scale'})", coef))
     if result.sensitivity is not None and len(result.sensitivity):
         sens = result.sensitivity
-        sec.tables.append(TableItem(f"{result.id}-sensitivity", "Headline effect under alternative specifications and placebo start dates", sens, show=False))
-        if "analysis" in sens.columns:
-            # the report shows the specifications; every placebo date is in the CSV
-            sec.tables.append(TableItem(f"{result.id}-specifications", "Headline effect under alternative specifications "
-                                        f"(placebo start dates: tables/{result.id}-sensitivity.csv)",
-                                        sens[sens["analysis"] != "placebo"].reset_index(drop=True)))
-    sec.tables.append(TableItem(f"{result.id}-series", "Observed, fitted and counterfactual values per period", result.series, show=False))
+        placebo = "analysis" in sens.columns and bool((sens["analysis"] == "placebo").any())
+        specs = sens[sens["analysis"] != "placebo"].reset_index(drop=True) if placebo else sens
+        # one table: the report shows the specifications, the CSV holds every placebo date too
+        caption = ("Headline effect under alternative specifications"
+                   + (" (the CSV adds one row per placebo start date)" if placebo else ""))
+        sec.tables.append(TableItem(f"{result.id}-sensitivity", caption, sens, show=len(specs) > 0,
+                                    shown=specs if placebo else None))
+    sec.tables.append(TableItem(f"{result.id}-series", "Observed, fitted and counterfactual values per period "
+                                f"({y_unit(result, indicator, spec)})", result.series, show=False))
+    unit = y_unit(result, indicator, spec)
     sec.figures.append(
         FigureItem(
             f"{result.id}-its",
-            f"{indicator.label}: observed (points), fitted (line) and expected without the initiative (dashed, with 95% band).",
+            f"{indicator.label} ({unit}): observed (points), fitted (line) and expected without the initiative "
+            "(dashed, with 95% band).",
             plot_its(result, indicator, spec),
-            alt=sec.headline,
+            alt=f"Chart of {_lower(indicator.label)} ({unit}) by {_UNIT.get(result.periods_per_year, 'period')} "
+                f"from {result.series['period'].iloc[0]} to {result.series['period'].iloc[-1]}, with the fitted "
+                f"trend and the counterfactual after the start. {sec.headline}",
         )
     )
     acf_fig = plot_residual_acf(result)
     if acf_fig is not None:
-        sec.figures.append(FigureItem(f"{result.id}-residual-acf", "Autocorrelation of the model's residuals.", acf_fig, alt="Residual autocorrelation by lag"))
+        sec.figures.append(FigureItem(f"{result.id}-residual-acf", "Autocorrelation of the model's residuals by lag "
+                                      "(correlation between residuals that many periods apart).", acf_fig,
+                                      alt="Bar chart of the autocorrelation of the model's residuals at lags 1 to "
+                                          f"{len(result.residual_acf)}, with the 95% band expected without "
+                                          "autocorrelation."))
     return sec

@@ -19,6 +19,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.patches import FancyArrowPatch, FancyBboxPatch, Patch
 
+from preveval.pack.style import LINK, RIVAL, styled
 from preveval.spec.models import LogicModel
 
 __all__ = ["COLUMNS", "LINK_COLOURS", "RIVAL_COLOURS", "logic_model_figure", "plot_logic_model"]
@@ -34,22 +35,15 @@ COLUMNS: tuple[tuple[str, str], ...] = (
     ("impact", "Impact"),
 )
 
-#: status -> (fill, edge)
-LINK_COLOURS: dict[str, tuple[str, str]] = {
-    "supported": ("#d9f0d3", "#1b7837"),
-    "contradicted": ("#fddbc7", "#b2182b"),
-    "inconclusive": ("#d9d9d9", "#525252"),
-    "untested": ("#f5f5f5", "#9e9e9e"),
-}
+#: status -> (fill, edge): the house style's colours (Okabe-Ito edges); the status is also
+#: written in each tested box, so that no one needs to tell the colours apart
+LINK_COLOURS: dict[str, tuple[str, str]] = dict(LINK)
+#: What a tested box says under its text.
+LINK_MARKS = {"supported": "✓ supported", "contradicted": "✗ contradicted", "inconclusive": "? data cannot tell"}
 #: Legend words of each link status.
 LINK_WORDS = {"supported": "supported", "contradicted": "contradicted", "inconclusive": "data cannot tell",
               "untested": "untested"}
-RIVAL_COLOURS: dict[str | None, tuple[str, str]] = {
-    "ruled_out": ("#d9f0d3", "#1b7837"),
-    "partly": ("#fee0b6", "#b35806"),
-    "not_ruled_out": ("#fddbc7", "#b2182b"),
-    None: ("#eeeeee", "#7f7f7f"),
-}
+RIVAL_COLOURS: dict[str | None, tuple[str, str]] = dict(RIVAL)
 RIVAL_WORDS = {"ruled_out": "ruled out", "partly": "partly ruled out", "not_ruled_out": "not ruled out",
                None: "status not assessed"}
 
@@ -65,9 +59,11 @@ def _wrap(text: str, width: int = WRAP) -> list[str]:
     return textwrap.wrap(text, width=width, break_long_words=True) or [""]
 
 
-def _box_lines(text: str, partners: Sequence[str]) -> tuple[list[str], list[str]]:
+def _box_lines(text: str, partners: Sequence[str], status: str | None = None) -> tuple[list[str], list[str]]:
     main = _wrap(text)
     sub = _wrap("(" + ", ".join(partners) + ")", WRAP + 4) if partners else []
+    if status in LINK_MARKS:
+        sub = [*sub, LINK_MARKS[status]]
     return main, sub
 
 
@@ -103,6 +99,7 @@ def _partner_text(partners: Sequence[Any]) -> str:
     return "Partners: " + "; ".join(bits) if bits else ""
 
 
+@styled
 def plot_logic_model(
     logic_model: LogicModel,
     partners: Sequence[Any] = (),
@@ -137,7 +134,7 @@ def plot_logic_model(
     def col_height(items: Sequence[tuple[list[str], list[str]]]) -> float:
         return sum(_height(len(a) + len(b)) for a, b in items) + GAP_Y * max(len(items) - 1, 0)
 
-    laid = [[_box_lines(el.text, el.partners) for el in els] for _, _, els in cols]
+    laid = [[_box_lines(el.text, el.partners, status.get(el.id)) for el in els] for _, _, els in cols]
     rival_laid = [(_wrap(getattr(r, "description", str(r))), [RIVAL_WORDS.get(getattr(r, "status", None),
                                                                               "status not assessed")])
                   for r in rivals]

@@ -25,13 +25,21 @@ class FigureItem:
 
 @dataclass
 class TableItem:
-    """A table: ``name`` becomes ``tables/<name>.csv``; shown in the report when ``show``."""
+    """A table: ``name`` becomes ``tables/<name>.csv``; shown in the report when ``show``.
+
+    ``shown``: the rows the report shows when they are fewer than the CSV's (``frame``).
+    """
 
     name: str
     caption: str
     frame: pd.DataFrame
     show: bool = True
     digits: int = 4
+    shown: pd.DataFrame | None = None
+
+    def displayed(self) -> pd.DataFrame:
+        """The rows and columns the report shows."""
+        return self.frame if self.shown is None else self.shown
 
 
 @dataclass

@@ -45,7 +45,7 @@ from preveval.provenance import version
 if TYPE_CHECKING:
     from preveval.results.evaluation import EvaluationResult
 
-__all__ = ["check_target", "figure_png", "put_file", "table_csv", "write_pack"]
+__all__ = ["check_target", "figure_png", "figure_svg", "put_file", "table_csv", "write_pack"]
 
 PAUSE_ENV = "PREVEVAL_TEST_PAUSE_BETWEEN_RENAMES"
 _FILE_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,199}")
@@ -53,8 +53,22 @@ _FILE_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,199}")
 
 def figure_png(fig: object) -> bytes:
     """A matplotlib figure as PNG bytes (no timestamp or software tag: byte-stable)."""
+    from preveval.pack.style import PNG_DPI, context
+
     buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=110, metadata={"Software": None}, bbox_inches="tight")  # type: ignore[attr-defined]
+    with context():
+        fig.savefig(buf, format="png", dpi=PNG_DPI, metadata={"Software": None}, bbox_inches="tight")  # type: ignore[attr-defined]
+    return buf.getvalue()
+
+
+def figure_svg(fig: object) -> bytes:
+    """A matplotlib figure as SVG bytes (glyphs as paths, fixed ids, no date: byte-stable)."""
+    from preveval.pack.style import context
+
+    buf = io.BytesIO()
+    with context():
+        fig.savefig(buf, format="svg", metadata={"Date": None, "Creator": None, "Format": None, "Type": None},  # type: ignore[attr-defined]
+                    bbox_inches="tight")
     return buf.getvalue()
 
 
@@ -83,8 +97,13 @@ def _all(sections: list[Section]) -> list[Section]:
     return out
 
 
-def write_pack(result: EvaluationResult, out: Path, *, progress: Callable[[str], None] | None = None) -> Path:
+def write_pack(result: EvaluationResult, out: Path, *, progress: Callable[[str], None] | None = None,
+               publish: bool = False) -> Path:
     """Write results.json, report.md, report.html, figures/, tables/ and the manifest into ``out``.
+
+    ``publish``: disclosure control for publication (:mod:`preveval.pack.disclosure`): small
+    counts from the data are suppressed in the tables and figures, and the report says
+    what was suppressed and how; results.json is the same either way.
 
     Returns the pack's absolute path. Raises :class:`~preveval.errors.PackError` when the
     target cannot be used or written; the target is then exactly as it was.
@@ -99,7 +118,7 @@ def write_pack(result: EvaluationResult, out: Path, *, progress: Callable[[str],
             umask = os.umask(0)
             os.umask(umask)
             os.chmod(tmp, 0o777 & ~umask)  # mkdtemp makes it private; a pack is an ordinary folder
-            files = _write_into(result, tmp, t, progress)
+            files = _write_into(result, tmp, t, progress, publish)
             _put(tmp, MANIFEST, manifest_bytes(files), t)
             _sync_dir(tmp)
             _install(tmp, t)
@@ -118,10 +137,11 @@ def _put(d: Path, rel: str, data: bytes, t: Target) -> None:
 
 
 def _write_into(result: EvaluationResult, d: Path, t: Target,
-                progress: Callable[[str], None] | None) -> dict[str, bytes]:
+                progress: Callable[[str], None] | None, publish: bool = False) -> dict[str, bytes]:
     import matplotlib
 
     from preveval.pack.report import build_sections  # the section builders draw with matplotlib
+    from preveval.pack.style import add_source_note, source_note
 
     matplotlib.use("Agg", force=False)
     from matplotlib import pyplot as plt
@@ -140,8 +160,20 @@ def _write_into(result: EvaluationResult, d: Path, t: Target,
     put("results.json", result.to_json().encode("utf-8"))
     if progress:
         progress("report sections")
-    sections = build_sections(result)
+    shown = result
+    if publish:
+        from preveval.pack.disclosure import disclose, disclosure_section, rules_of
+
+        rules = rules_of(result.spec)
+        shown, done = disclose(result, rules)
+    sections = build_sections(shown)
+    if publish:
+        note = disclosure_section(rules, done)
+        sections.insert(len(sections) - 1, note)  # before provenance
+        sections[0].bullets.append(f"{note.title}: {note.headline}")
+    note_text = source_note(result.inputs.data_file, result.spec.initiative.name, version())
     pngs: dict[str, bytes] = {}
+    svgs: dict[str, bytes] = {}
     paths: dict[str, str] = {}
     tables: set[str] = set()
     for sec in _all(sections):
@@ -149,7 +181,10 @@ def _write_into(result: EvaluationResult, d: Path, t: Target,
             if f.name in pngs:
                 raise PackError(f"two figures are named {f.name}")
             _check_name(f.name, "figure")
+            if hasattr(f.figure, "savefig"):
+                add_source_note(f.figure, escape_controls(note_text))
             pngs[f.name] = figure_png(f.figure)
+            svgs[f.name] = figure_svg(f.figure)
             plt.close(f.figure) if hasattr(f.figure, "number") else None
             put(f"figures/{f.name}.png", pngs[f.name])
             paths[f.name] = f"figures/{f.name}.png"
@@ -162,8 +197,8 @@ def _write_into(result: EvaluationResult, d: Path, t: Target,
     spec = result.spec
     title = f"{spec.initiative.name}: evaluation report"
     subtitle = _subtitle(result)
-    put("report.md", render_markdown(title, sections, paths).encode("utf-8"))
-    put("report.html", render_html(title, subtitle, sections, pngs).encode("utf-8"))
+    put("report.md", render_markdown(title, sections, paths, pngs).encode("utf-8"))
+    put("report.html", render_html(title, subtitle, sections, pngs, svgs).encode("utf-8"))
     return files
 
 

@@ -10,6 +10,7 @@ cheap.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields, is_dataclass
 from typing import Any, Literal
 
@@ -224,6 +225,52 @@ def not_json(default: Any = None, **kw: Any) -> Any:
     return field(default=default, metadata={"json": False}, **kw)
 
 
+#: What the layers above the records lend them so that a result can draw, describe and
+#: re-fit itself in a notebook: ``plot``, ``headline`` and ``refit``, registered by
+#: :mod:`preveval.api` when ``preveval`` is imported. The records never import the pack or
+#: the methods (data flows one way); they call what was registered here.
+_HOOKS: dict[str, Callable[..., Any]] = {}
+
+
+def register_hook(name: str, function: Callable[..., Any]) -> None:
+    """Lend the records a function of a layer above them (``plot``, ``headline``, ``refit``)."""
+    _HOOKS[name] = function
+
+
+def _hook(name: str) -> Callable[..., Any]:
+    try:
+        return _HOOKS[name]
+    except KeyError:
+        raise RuntimeError(f"no '{name}' function is registered; import preveval (which registers it) "
+                           "before calling it") from None
+
+
+@dataclass(frozen=True)
+class FitSource:
+    """What an analysis was fitted on, kept for ``plot`` and ``refit`` in a notebook.
+
+    ``spec`` is the validated evaluation, ``raw`` the evaluation as plain data (a dict, as
+    written), ``data`` the data as given (before any check converted it) and ``analysis``
+    the analysis id. Nothing of it reaches results.json or the pack.
+    """
+
+    spec: Any
+    raw: Mapping[str, Any]
+    data: pd.DataFrame
+    analysis: str
+
+    def analysis_spec(self) -> Any:
+        """The analysis' own record of the validated spec."""
+        return next(a for a in self.spec.analyses if a.id == self.analysis)
+
+
+TIDY_COLUMNS = ["estimate", "std_error", "ci_low", "ci_high", "p_value"]
+
+
+def _g(value: float | None, digits: int = 4) -> str:
+    return "" if value is None or (isinstance(value, float) and not math.isfinite(value)) else f"{value:.{digits}g}"
+
+
 def coefficient_table(estimates: list[Estimate] | tuple[Estimate, ...]) -> pd.DataFrame:
     """The tidy coefficient table: one row per term."""
     return pd.DataFrame(
@@ -266,6 +313,19 @@ class AnalysisResult:
     #: The outcome before the start where the initiative ran (the effect's yardstick).
     baseline: Baseline | None = None
 
+    #: The coefficients' covariance matrix (a DataFrame indexed by term both ways) where the
+    #: fit has one (None for bootstrap- or permutation-only quantities). Not in results.json.
+    vcov: Any = not_json(compare=False, repr=False)
+    #: What the analysis was fitted on (:class:`FitSource`), for ``refit`` and ``plot``.
+    source: Any = not_json(compare=False, repr=False)
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        # Every design family's record keeps the short one-line repr below: set it on the
+        # subclass before @dataclass runs, which then leaves an existing __repr__ alone.
+        super().__init_subclass__(**kwargs)
+        if "__repr__" not in cls.__dict__:
+            cls.__repr__ = AnalysisResult.__repr__  # type: ignore[method-assign]
+
     def to_dict(self) -> dict[str, Any]:
         """The JSON form: ``effect`` carries ``scale`` as the contract shows."""
         d = to_plain(self)
@@ -278,3 +338,78 @@ class AnalysisResult:
     def coefficient_frame(self) -> pd.DataFrame:
         """Coefficients as a tidy DataFrame."""
         return coefficient_table(self.coefficients)
+
+    # ------------------------------------------------------------------ notebook helpers
+
+    def tidy(self) -> pd.DataFrame:
+        """Every coefficient (the headline effect first if it is not one): term as index and
+        ``estimate``, ``std_error``, ``ci_low``, ``ci_high``, ``p_value``."""
+        rows = list(self.coefficients)
+        if self.effect.term not in {e.term for e in rows}:
+            rows.insert(0, self.effect)
+        frame = pd.DataFrame([[e.estimate, e.std_error, e.ci_low, e.ci_high, e.p_value] for e in rows],
+                             index=pd.Index([e.term for e in rows], name="term"), columns=TIDY_COLUMNS,
+                             dtype=float)
+        return frame
+
+    def _effect_text(self) -> str:
+        e = self.effect
+        ci = (f" (95% CI {_g(e.ci_low)} to {_g(e.ci_high)})" if e.ci_low is not None and e.ci_high is not None
+              else " (no interval)")
+        ratio = ""
+        if self.scale == "log" and self.ratio is not None:
+            r = self.ratio
+            ratio = f", ratio {_g(r.estimate, 3)}" + (f" ({_g(r.ci_low, 3)} to {_g(r.ci_high, 3)})"
+                                                      if r.ci_low is not None and r.ci_high is not None else "")
+        return f"{e.term} = {_g(e.estimate)}{ci}, {self.scale} scale{ratio}"
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} {self.id} ({self.method}): {self._effect_text()}>"
+
+    def summary(self) -> str:
+        """Print a text table of the fit (headline, coefficients, warnings) and return it."""
+        e = self.effect
+        lines = [f"{type(self).__name__} {self.id}: {self.method} of {self.indicator}, {self.n_obs} observations",
+                 f"Headline: {self._effect_text()}"
+                 + (f"; p = {_g(e.p_value, 3)}" if e.p_value is not None else "")
+                 + (f"; interval: {e.interval_method}" if e.interval_method else ""), ""]
+        table = self.tidy()
+        text = table.to_string(float_format=lambda v: f"{v:.4g}", na_rep="")
+        lines += [text, ""]
+        lines += [f"Warning: {w}" for w in self.warnings]
+        out = "\n".join(lines).rstrip() + "\n"
+        print(out, end="")
+        return out
+
+    def plot(self, name: Any = "main", ax: Any = None) -> Any:
+        """The matplotlib Figure of the analysis' main figure, or of another by ``name``.
+
+        ``ax``: draw into this Axes (its figure is returned). Names depend on the method
+        (``its``: ``main``, ``residual_acf``; ``did``: ``main``, ``event_study``,
+        ``trends``); an unknown name raises ValueError listing them.
+        """
+        if not isinstance(name, str):  # plot(ax) called positionally
+            name, ax = "main", name
+        return _hook("plot")(self, name, ax)
+
+    def refit(self, **changes: Any) -> AnalysisResult:
+        """Fit the same analysis again with fields of its spec changed (validated as before).
+
+        ``changes`` are fields of the analysis (``family="poisson"``, ``seasonality=None``
+        for its default, ``impact="level"``...); the data are the ones this result was
+        fitted on. Returns a new result; this one is unchanged.
+        """
+        return _hook("refit")(self, changes)  # type: ignore[no-any-return]
+
+    def _repr_html_(self) -> str:
+        import html
+
+        try:
+            head = _hook("headline")(self)
+        except Exception:  # noqa: BLE001 - a notebook view falls back to the plain line
+            head = ""
+        warn = "".join(f"<li>{html.escape(w)}</li>" for w in self.warnings)
+        return (f"<div><p><strong>{html.escape(type(self).__name__)} {html.escape(self.id)}</strong> "
+                f"({html.escape(self.method)}): {html.escape(self._effect_text())}</p>"
+                + (f"<p>{html.escape(head)}</p>" if head else "")
+                + (f"<p>{len(self.warnings)} warning(s):</p><ul>{warn}</ul>" if warn else "") + "</div>")

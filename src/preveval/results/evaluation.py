@@ -13,14 +13,14 @@ from __future__ import annotations
 import html
 import json
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
 from preveval.provenance import package_versions, version
-from preveval.results.base import AnalysisResult, to_plain
+from preveval.results.base import AnalysisResult, FitSource, to_plain
 from preveval.spec.models import EvaluationSpec
 
 __all__ = ["EvaluationResult", "InputSummary"]
@@ -43,7 +43,7 @@ class InputSummary:
     warnings: tuple[str, ...] = ()
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class EvaluationResult:
     """Everything a run produced. ``analyses`` is keyed by analysis id.
 
@@ -61,6 +61,17 @@ class EvaluationResult:
     evaluation: Any = field(default=None, repr=False, compare=False)
     #: The analysis the bottom line rests on, why, and its verdict.
     primary: Any = None
+
+    def __post_init__(self) -> None:
+        # Each analysis keeps what it was fitted on (the spec as written and the data as
+        # given), so that it can be re-fitted or drawn in a notebook: FitSource, not JSON.
+        ev = self.evaluation
+        if ev is None or not hasattr(ev, "positioned"):
+            return
+        analyses = {aid: (r if getattr(r, "source", None) is not None else
+                          replace(r, source=FitSource(ev.spec, ev.positioned.data, ev.dataset.frame, aid)))
+                    for aid, r in self.analyses.items()}
+        object.__setattr__(self, "analyses", analyses)
 
     def provenance(self) -> dict[str, Any]:
         """Hashes of the inputs and versions of the software (no clock time: runs repeat)."""
@@ -125,22 +136,42 @@ class EvaluationResult:
             })
         return pd.DataFrame(rows)
 
-    def write_pack(self, out: str | Path, *, progress: Callable[[str], None] | None = None) -> Path:
+    def write_pack(self, out: str | Path, *, progress: Callable[[str], None] | None = None,
+                   publish: bool = False) -> Path:
         """Write the evaluation pack into ``out`` (atomically) and return its path.
 
-        A convenience for :func:`preveval.pack.write_pack`, imported here when called: the
-        pack sits above the results and imports none of this module at run time.
+        ``publish``: apply disclosure control to the published tables and figures (small
+        counts suppressed, see the ``disclosure:`` block). A convenience for
+        :func:`preveval.pack.write_pack`, imported here when called: the pack sits above the
+        results and imports none of this module at run time.
         """
         from preveval.pack.writer import write_pack
 
-        return write_pack(self, Path(out), progress=progress)
+        return write_pack(self, Path(out), progress=progress, publish=publish)
+
+    def _primary_id(self) -> str | None:
+        p = self.primary
+        aid = p.get("analysis") if isinstance(p, dict) else getattr(p, "analysis", None)
+        return aid if aid in self.analyses else next(iter(self.analyses), None)
+
+    def __repr__(self) -> str:
+        aid = self._primary_id()
+        head = f", primary {aid}: {self.analyses[aid]._effect_text()}" if aid is not None else ""
+        n = len(self.analyses)
+        return (f"<EvaluationResult {self.spec.initiative.id}: {n} analys{'is' if n == 1 else 'es'}{head}, "
+                f"{len(self.warnings)} warning(s)>")
 
     def _repr_html_(self) -> str:
         spec = self.spec
-        table = self.summary().to_html(index=False, float_format=lambda x: f"{x:.4g}", border=0)
+        cols = ["analysis", "method", "term", "estimate", "ci_low", "ci_high", "p_value", "scale", "ratio"]
+        table = self.summary()[cols].to_html(index=False, float_format=lambda x: f"{x:.4g}", border=0,
+                                             na_rep="")
         warn = "".join(f"<li>{html.escape(w)}</li>" for w in self.warnings)
         post = ""
         if self.contribution is not None:
             post = f"<p>Contribution claim posterior: {self.contribution.posterior:.2f}</p>"
-        return (f"<div><h3>{html.escape(spec.initiative.name)}</h3>{table}{post}"
-                + (f"<p>Warnings:</p><ul>{warn}</ul>" if warn else "") + "</div>")
+        aid = self._primary_id()
+        primary = f"<p>Primary analysis: {html.escape(aid)}</p>" if aid is not None and self.primary else ""
+        return (f"<div><h3>{html.escape(spec.initiative.name)}</h3>{primary}{table}{post}"
+                + (f"<details><summary>{len(self.warnings)} warning(s)</summary><ul>{warn}</ul></details>"
+                   if warn else "") + "</div>")

@@ -273,6 +273,23 @@ class Economics(Model):
         return v
 
 
+# ------------------------------------------------------------------------- disclosure
+
+
+class Disclosure(Model):
+    """Disclosure control of a published pack (``preveval run --publish``): small counts suppressed.
+
+    Off for internal packs; the analysis always uses the full data.
+    """
+
+    threshold: int = Field(
+        5, ge=2, le=1000,
+        description="Counts from 1 to threshold - 1 observed in the data are suppressed in published tables and "
+        "figures (zero is shown); 5 follows UK official statistics practice for small counts")
+    apply_to: tuple[Ident, ...] | None = Field(
+        None, description="Ids of the count indicators to protect (default: every count indicator)")
+
+
 # -------------------------------------------------------------------------------- root
 
 
@@ -287,6 +304,8 @@ class EvaluationSpec(Model):
     analyses: tuple[Analysis, ...] = Field(min_length=1)
     contribution: Contribution | None = None
     economics: Economics | None = None
+    disclosure: Disclosure | None = Field(
+        None, description="Disclosure control applied when the pack is published (run --publish)")
 
     @field_validator("schema_version")
     @classmethod

@@ -379,6 +379,7 @@ def assemble(
         rate_ratio=ratio,
         n_treated_clusters=n_treated_clusters,
         description=description,
+        vcov=pd.DataFrame(np.asarray(fit.cov.vcov, dtype=float), index=list(fit.names), columns=list(fit.names)),
         **extra,
     )
 

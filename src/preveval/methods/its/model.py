@@ -277,6 +277,7 @@ def fit_its(
         series=table,
         residuals=resid_table,
         residual_acf=acf_table,
+        vcov=pd.DataFrame(np.asarray(core.cov, dtype=float), index=list(design.terms), columns=list(design.terms)),
     )
     return _extras(spec, series, outcome, interventions, indicator, design, core, result)
 
