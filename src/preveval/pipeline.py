@@ -227,7 +227,8 @@ def frame_for(spec: dict[str, Any], data: Any) -> tuple[dict[str, Any], pd.DataF
         if named:
             frame = frame.reset_index(level=named)
     elif isinstance(index, (pd.DatetimeIndex, pd.PeriodIndex)) and not (isinstance(time, str) and time in frame.columns):
-        col = time if isinstance(time, str) else (index.name or "time")
+        free = next(c for c in ("time", "date", "time_index", "time_index_") if c not in frame.columns)
+        col = time if isinstance(time, str) else (index.name or free)
         if col in frame.columns:
             raise _data_error(f"the index and a column are both named '{col}'",
                               "rename one of them, or drop the index with frame.reset_index(drop=True)")

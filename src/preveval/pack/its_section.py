@@ -216,12 +216,12 @@ def plot_its(result: ItsResult, indicator: Indicator, spec: ItsAnalysis, ax: Any
         hidden |= s["comparison_observed"].map(lambda v: isinstance(v, str)).to_numpy(dtype=bool)
         ax.scatter(x, pd.to_numeric(s["comparison_observed"], errors="coerce"), s=12, marker="x",
                    color=ROLE["comparison"], label="Comparison observed", zorder=2)
-    if hidden.any():
-        ax.plot(x[hidden], np.zeros(int(hidden.sum())), "|", color=GREY, ms=8, clip_on=False,
-                transform=ax.get_xaxis_transform(), label="suppressed (small count)")
         for i, seg in enumerate((~post, post)):
             ax.plot(x[seg], s["comparison_fitted"][seg], color=ROLE["comparison"], lw=1, ls="-.",
                     label="Comparison fitted" if i == 0 else None)
+    if hidden.any():
+        ax.plot(x[hidden], np.zeros(int(hidden.sum())), "|", color=GREY, ms=8, clip_on=False,
+                transform=ax.get_xaxis_transform(), label="suppressed (small count)")
     for i, seg in enumerate((~post, post)):
         ax.plot(x[seg], s["fitted"][seg], color=ROLE["fitted"], lw=2, label="Fitted" if i == 0 else None)
     ax.plot(x[post], s["counterfactual"][post], color=ROLE["counterfactual"], lw=1.6, ls="--",

@@ -171,7 +171,8 @@ def _write_into(result: EvaluationResult, d: Path, t: Target,
         note = disclosure_section(rules, done)
         sections.insert(len(sections) - 1, note)  # before provenance
         sections[0].bullets.append(f"{note.title}: {note.headline}")
-    note_text = source_note(result.inputs.data_file, result.spec.initiative.name, version())
+    # the data file as the evaluation names it (relative to it): no local folders in a figure
+    note_text = source_note(result.spec.data.path, result.spec.initiative.name, version())
     pngs: dict[str, bytes] = {}
     svgs: dict[str, bytes] = {}
     paths: dict[str, str] = {}
