@@ -74,9 +74,8 @@ def _guard(debug: bool, action: Callable[[], Any], pending: PrevevalError | None
     except InputError as exc:
         if debug:
             raise
-        issues = exc.issues
-        n = len([i for i in issues if i.level == "error"]) + len(later)
-        fail(2, [i.format() for i in issues] + later + [f"preveval: {n} error(s); nothing was written"])
+        n = exc.n_errors + len(later)  # a "... and N more" line counts as N
+        fail(2, [i.format() for i in exc.issues] + later + [f"preveval: {n} error(s); nothing was written"])
     except PackError as exc:
         if debug:
             raise
@@ -98,14 +97,18 @@ def _guard(debug: bool, action: Callable[[], Any], pending: PrevevalError | None
 def validate(file: Annotated[Path, typer.Argument(help="The evaluation YAML file.")],
              debug: DebugOpt = False) -> None:
     """Check an evaluation file and its data; exit 0 when valid."""
+    from rich.markup import escape
+
+    from .pack.neutralise import terminal_text
     from .pipeline import load
 
     ev = _guard(debug, lambda: load(file))
     for w in ev.warnings:
-        err.print(f"warning: {w.format()}", markup=False)
+        err.print(f"warning: {terminal_text(w.format())}", markup=False)
     s = ev.spec
-    out.print(f"[green]✓[/green] {file} is valid: {len(s.analyses)} analys{'is' if len(s.analyses) == 1 else 'es'}, "
-              f"{len(s.indicators)} indicator(s), {len(ev.frame):,} data rows")
+    out.print(f"[green]✓[/green] {escape(terminal_text(str(file)))} is valid: {len(s.analyses)} "
+              f"analys{'is' if len(s.analyses) == 1 else 'es'}, {len(s.indicators)} indicator(s), "
+              f"{len(ev.frame):,} data rows")
 
 
 @app.command()

@@ -20,7 +20,9 @@ class Issue:
     """One problem with the evaluation file or its data.
 
     Formats as ``FILE:LINE:COL: field.path: message (hint)``; parts that are unknown are
-    left out (a parquet file has no line numbers, a missing file has no field).
+    left out (a parquet file has no line numbers, a missing file has no field). ``count`` is
+    the number of problems the issue stands for: 1, or N for the ``... and N more`` line that
+    ends a capped list, so that totals count problems, not lines.
     """
 
     message: str
@@ -30,6 +32,7 @@ class Issue:
     col: int | None = None
     hint: str | None = None
     level: Level = "error"
+    count: int = 1
 
     def format(self) -> str:
         """Return the one-line form used on stderr and in reports."""
@@ -63,6 +66,11 @@ class InputError(PrevevalError):
     def errors(self) -> tuple[Issue, ...]:
         """The issues at level ``error``."""
         return tuple(i for i in self.issues if i.level == "error")
+
+    @property
+    def n_errors(self) -> int:
+        """How many errors were found (a ``... and N more`` line counts as N)."""
+        return sum(i.count for i in self.errors)
 
 
 class SpecError(InputError):

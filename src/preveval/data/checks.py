@@ -25,6 +25,9 @@ from .read import Dataset
 MAX_CELL_ERRORS = 10
 MIN_PERIODS_ERROR = 3
 MIN_PERIODS_WARN = 8
+#: The largest count accepted: 2^53, the largest whole number a float holds exactly (it fits
+#: an int64). A count above it is a misplaced digit or a code in the wrong column.
+MAX_COUNT = 2.0**53
 
 
 @dataclass(frozen=True)
@@ -69,8 +72,10 @@ def referenced_columns(spec: EvaluationSpec) -> Iterator[ColumnRef]:
 
 
 def _capped(issues: list[Issue], total: int, what: str, file: str) -> list[Issue]:
+    """End a list cut at :data:`MAX_CELL_ERRORS` with a line that counts as the rest."""
     if total > len(issues):
-        issues.append(Issue(f"... and {total - len(issues)} more {what}", file=file))
+        more = total - len(issues)
+        issues.append(Issue(f"... and {more} more {what}", file=file, count=more))
     return issues
 
 
@@ -91,7 +96,7 @@ def check_periods(ds: Dataset, frame: pd.DataFrame, time: str, freq: str) -> tup
     issues = [
         ds.issue(i, time, f"'{frame[time].iloc[i]}' is not a {freq}",
                  f"write {freq}s like {EXAMPLES[freq]}, or change data.frequency")
-        if frame[time].iloc[i] == frame[time].iloc[i]
+        if not pd.isna(frame[time].iloc[i])
         else ds.issue(i, time, "the period is missing")
         for i in bad[:MAX_CELL_ERRORS]
     ]
@@ -106,7 +111,7 @@ def check_numeric(ds: Dataset, frame: pd.DataFrame, column: str) -> tuple[pd.Ser
     issues = []
     for i in bad[:MAX_CELL_ERRORS]:
         v = raw.iloc[i]
-        if v != v or v is None:
+        if pd.isna(v):
             issues.append(ds.issue(int(i), column, "the value is missing",
                                    "fill it in, or drop the row if the period is not observed"))
         else:
@@ -116,18 +121,25 @@ def check_numeric(ds: Dataset, frame: pd.DataFrame, column: str) -> tuple[pd.Ser
 
 
 def check_counts(ds: Dataset, values: pd.Series, column: str) -> list[Issue]:
-    """A count column holds whole numbers of zero or more."""
-    v = values.to_numpy()
+    """A count column holds whole numbers of zero or more, up to :data:`MAX_COUNT`."""
+    v = values.to_numpy(dtype=float, na_value=np.nan)
     ok = np.isfinite(v)
-    neg = np.flatnonzero(ok & (v < 0))
-    frac = np.flatnonzero(ok & (v >= 0) & (np.abs(v - np.round(v)) > 1e-9))
+    w = np.where(ok, v, 0.0)  # no arithmetic on inf or NaN (already reported as not numbers)
+    neg = np.flatnonzero(ok & (w < 0))
+    huge = np.flatnonzero(ok & (w > MAX_COUNT))
+    frac = np.flatnonzero(ok & (w >= 0) & (w <= MAX_COUNT) & (np.abs(w - np.round(w)) > 1e-9))
     issues = [ds.issue(int(i), column, f"a count cannot be negative (got {v[i]:g})") for i in neg[:MAX_CELL_ERRORS]]
+    issues += [
+        ds.issue(int(i), column, f"a count cannot be this large (got {v[i]:g}; at most {MAX_COUNT:,.0f})",
+                 "check for a misplaced digit, or a code in the wrong column")
+        for i in huge[:MAX_CELL_ERRORS]
+    ]
     issues += [
         ds.issue(int(i), column, f"a count must be a whole number (got {v[i]:g})",
                  "declare the indicator as kind: rate or continuous if it is not a count")
         for i in frac[:MAX_CELL_ERRORS]
     ]
-    return _capped(issues, len(neg) + len(frac), f"bad counts in '{column}'", ds.file)
+    return _capped(issues, len(neg) + len(huge) + len(frac), f"bad counts in '{column}'", ds.file)
 
 
 def check_positive(ds: Dataset, values: pd.Series, column: str) -> list[Issue]:
@@ -153,8 +165,8 @@ def check_binary(ds: Dataset, values: pd.Series, column: str) -> list[Issue]:
 def check_period_column(ds: Dataset, frame: pd.DataFrame, column: str, freq: str) -> tuple[pd.Series, list[Issue]]:
     """A column of periods (e.g. first treated period) reads where it is filled in."""
     raw = frame[column]
-    filled = raw.notna().to_numpy()
-    periods, bad = parse_periods(raw.where(raw.notna(), None), freq)
+    filled = raw.notna().to_numpy()  # empty, NaN, NaT or <NA>: never treated
+    periods, bad = parse_periods(raw.astype(object).where(raw.notna(), None), freq)
     bad = [i for i in bad if filled[i]]
     issues = [
         ds.issue(i, column, f"'{raw.iloc[i]}' is not a {freq}", f"write {freq}s like {EXAMPLES[freq]}; leave empty for never treated")
@@ -177,22 +189,30 @@ def check_unique_rows(ds: Dataset, frame: pd.DataFrame, keys: list[str], what: s
     return _capped(issues, len(idx), "duplicate rows", ds.file)
 
 
-def check_gaps(ds: Dataset, frame: pd.DataFrame, unit: str | None, level: str) -> list[Issue]:
-    """Consecutive periods: no period is missing inside a series (or a unit's series)."""
+def check_gaps(ds: Dataset, frame: pd.DataFrame, unit: str | None, level: str, time: str) -> list[Issue]:
+    """Consecutive periods: no period is missing inside a series (or a unit's series).
+
+    Each gap is reported at the row where the series goes on after it.
+    """
     issues = []
-    groups = [(None, frame)] if unit is None else list(frame.groupby(unit, sort=True))
-    for name, g in groups:
-        t = np.sort(g["t"].to_numpy())
+    t_all = frame["t"].to_numpy()
+    groups: list[tuple[object, np.ndarray]] = (
+        [(None, np.arange(len(frame)))] if unit is None
+        else sorted(((k, np.asarray(v)) for k, v in frame.groupby(unit, sort=True).indices.items()),
+                    key=lambda kv: str(kv[0])))
+    for name, members in groups:
+        rows = members[np.argsort(t_all[members], kind="stable")]
+        t = t_all[rows]
         steps = np.diff(t)
         holes = np.flatnonzero(steps > 1)
         if len(holes):
-            first = pd.Period(ordinal=int(t[holes[0]] + 1), freq=g["period"].iloc[0].freq)
+            first = pd.Period(ordinal=int(t[holes[0]] + 1), freq=frame["period"].iloc[int(rows[0])].freq)
             n_missing = int((steps[holes] - 1).sum())
             who = f"unit '{name!s}'" if unit else "the series"
-            issues.append(Issue(
-                f"{who} has {n_missing} missing period(s), the first is {first}",
-                unit or "", ds.file, None, None,
-                "add a row for every period (a zero count is a value, not a gap)", level))  # type: ignore[arg-type]
+            issues.append(ds.issue(
+                int(rows[holes[0] + 1]), time, f"{who} has {n_missing} missing period(s), the first is {first}, "
+                "just before this row", "add a row for every period (a zero count is a value, not a gap)",
+                level))
     return issues
 
 
@@ -289,7 +309,7 @@ def _check_structure(ds: Dataset, frame: pd.DataFrame, spec: EvaluationSpec, pos
         issues += check_unique_rows(ds, frame, [unit, "t"], "duplicate row for a unit and period",
                                     "a panel has one row per unit and period", time)
         if not issues:
-            issues += check_gaps(ds, frame, unit, "error" if has_its else "warning")
+            issues += check_gaps(ds, frame, unit, "error" if has_its else "warning", time)
         return issues
     for k in needs_panel:
         issues.append(pos.issue(("analyses", k, "design"), f"design {spec.analyses[k].design} needs panel data",  # type: ignore[union-attr]
@@ -299,5 +319,5 @@ def _check_structure(ds: Dataset, frame: pd.DataFrame, spec: EvaluationSpec, pos
                                     f"if rows are individual records, aggregate them per {spec.data.frequency}, "
                                     "or set data.unit for panel data", time)
         if not issues:
-            issues += check_gaps(ds, frame, None, "error")
+            issues += check_gaps(ds, frame, None, "error", time)
     return issues

@@ -46,9 +46,12 @@ def _from_date(d: dt.date, freq: str) -> pd.Period:
 
 
 def parse_period(value: Any, freq: str) -> pd.Period | None:
-    """Parse one value as a period of frequency ``freq``; ``None`` when it cannot be read."""
+    """Parse one value as a period of frequency ``freq``; ``None`` when it cannot be read.
+
+    Missing values (``None``, ``NaN``, ``NaT``, ``<NA>``) give ``None``.
+    """
     code = FREQUENCIES[freq]
-    if value is None:
+    if value is None or value is pd.NaT or value is pd.NA:
         return None
     if isinstance(value, pd.Period):
         try:
@@ -56,9 +59,13 @@ def parse_period(value: Any, freq: str) -> pd.Period | None:
         except (ValueError, TypeError):
             return None
     if isinstance(value, (dt.date, pd.Timestamp)):
-        return _from_date(value, freq)
+        try:
+            p = _from_date(value, freq)
+        except (ValueError, TypeError, OverflowError):
+            return None
+        return None if p is pd.NaT else p
     if isinstance(value, float):
-        if not value.is_integer():
+        if not value.is_integer():  # NaN and inf too
             return None
         value = int(value)
     if isinstance(value, int) and not isinstance(value, bool):
@@ -110,10 +117,14 @@ def parse_periods(values: pd.Series, freq: str) -> tuple[pd.Series, list[int]]:
     out: list[pd.Period | None] = []
     bad: list[int] = []
     for i, v in enumerate(values.tolist()):
-        key = (type(v).__name__, v) if not isinstance(v, float) or v == v else ("nan", None)
-        if key not in cache:
-            cache[key] = None if key[0] == "nan" else parse_period(v, freq)
-        p = cache[key]
+        missing = v is None or v is pd.NaT or v is pd.NA or (isinstance(v, float) and v != v)
+        key = ("nan", None) if missing else (type(v).__name__, v)
+        try:
+            if key not in cache:
+                cache[key] = None if missing else parse_period(v, freq)
+            p = cache[key]
+        except TypeError:  # a cell that cannot be hashed (a list): not a period
+            p = None
         if p is None:
             bad.append(i)
         out.append(p)

@@ -1,9 +1,18 @@
 """Reading .csv, .xlsx and .parquet files, keeping where each cell came from.
 
 CSV files are read with the standard ``csv`` module so that every row keeps the line it
-started on and every cell its character column; Excel rows keep their sheet row and
-column; parquet rows are named by their row number. Values stay as read (text for CSV):
-the checks convert the columns an analysis uses and report every cell that fails.
+started on and every cell its line and character column (quoted cells and cells after a
+line break inside quotes included); Excel rows keep their sheet row and column; parquet
+rows are named by their row number. Values stay as read (text for CSV): the checks convert
+the columns an analysis uses and report every cell that fails. Missing values are ``NaN``
+whatever the file's types (pandas' ``<NA>`` of nullable columns included).
+
+Only regular files are read: a named pipe, a device or a folder as ``data.path`` is refused
+at once instead of blocking. CSV files must be UTF-8 (a byte-order mark is allowed): a file
+that is not is refused with the line and column of each line that is not, rather than read
+in a guessed encoding, because a guess that is wrong changes unit names and labels without
+a word (``Ynys Môn`` becoming ``Ynys MÃ´n``), so that they no longer match the evaluation
+file or each other.
 """
 
 from __future__ import annotations
@@ -18,9 +27,12 @@ import numpy as np
 import pandas as pd
 
 from ..errors import DataError, Issue
+from ..spec.loader import read_regular_file
 
 MISSING = {"", "NA", "N/A", "NaN", "nan", "NULL", "null", "."}
 SUFFIXES = (".csv", ".xlsx", ".parquet")
+MAX_ROW_ERRORS = 10
+UTF8_HINT = "save the file as UTF-8 (in Excel: Save As, 'CSV UTF-8')"
 
 
 @dataclass
@@ -28,7 +40,8 @@ class Dataset:
     """A data file read into a frame, with the position of every row and cell.
 
     ``frame`` holds the file's columns; after checking, ``period`` (pandas Period) and
-    ``t`` (its integer ordinal) are added.
+    ``t`` (its integer ordinal) are added. ``lines`` holds the line each row starts on;
+    ``cells`` (CSV) the line and character column of each of its cells.
     """
 
     frame: pd.DataFrame
@@ -37,7 +50,7 @@ class Dataset:
     sha256: str
     lines: np.ndarray | None = None
     cols: dict[str, int] = field(default_factory=dict)
-    char_cols: list[list[int]] | None = None
+    cells: list[list[tuple[int, int]]] | None = None
     kind: str = "table"
 
     def where(self, row: int, column: str | None = None) -> tuple[int | None, int | None, str]:
@@ -49,33 +62,85 @@ class Dataset:
         col = None
         if col_no is not None:
             col = col_no + 1
-            if self.char_cols is not None and self.char_cols[row]:
-                cc = self.char_cols[row]
-                col = cc[col_no] if col_no < len(cc) else col
+            if self.cells is not None and col_no < len(self.cells[row]):
+                line, col = self.cells[row][col_no]
         return line, col, f"line {line}"
 
     def issue(self, row: int, column: str | None, message: str, hint: str | None = None,
               level: str = "error") -> Issue:
-        """An issue at a cell of the file."""
-        line, col, _ = self.where(row, column)
+        """An issue at a cell of the file (a file without lines names the row in the message)."""
+        line, col, label = self.where(row, column)
+        if line is None:
+            message = f"{label if self.kind != 'frame' else f'row {row} (iloc)'}: {message}"
         return Issue(message, column or "", self.file, line, col, hint, level)  # type: ignore[arg-type]
 
 
-def _read_csv(raw: bytes, file: str) -> tuple[pd.DataFrame, np.ndarray, list[list[int]]]:
+def _decode(raw: bytes, file: str) -> str:
+    """The text of a UTF-8 file, or a :class:`DataError` naming every line that is not UTF-8."""
     try:
-        text = raw.decode("utf-8-sig")
+        return raw.decode("utf-8-sig")
     except UnicodeDecodeError:
-        text = raw.decode("cp1252", errors="replace")
+        pass
+    issues: list[Issue] = []
+    bad = 0
+    for n, line in enumerate(raw.splitlines(), start=1):
+        body = line[3:] if n == 1 and line.startswith(b"\xef\xbb\xbf") else line
+        try:
+            body.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            bad += 1
+            if len(issues) < MAX_ROW_ERRORS:
+                col = len(body[:exc.start].decode("utf-8", errors="replace")) + 1
+                issues.append(Issue(f"this line is not UTF-8 text (byte 0x{body[exc.start]:02X})", file=file,
+                                    line=n, col=col, hint=UTF8_HINT))
+    if bad > len(issues):
+        issues.append(Issue(f"... and {bad - len(issues)} more lines that are not UTF-8", file=file,
+                            count=bad - len(issues)))
+    raise DataError(issues)
+
+
+def _cell_starts(record: str, delim: str, line: int) -> list[tuple[int, int]]:
+    """Line and character column where each cell of one CSV record starts.
+
+    Follows the ``csv`` module's reading of the excel dialect: a cell that starts with a
+    quote runs to the closing quote (doubled quotes and line breaks inside it are text).
+    """
+    starts = [(line, 1)]
+    col, state = 1, "start"
+    for i, c in enumerate(record):
+        if state == "quoted":
+            if c == '"':
+                state = "closed"
+        elif state == "start" and c == '"':
+            state = "quoted"
+        elif state == "closed" and c == '"':
+            state = "quoted"
+        elif c == delim:
+            starts.append((line, col + 1))
+            state = "start"
+        elif c in "\r\n":
+            break
+        else:
+            state = "field"
+        if c == "\n" or (c == "\r" and record[i + 1:i + 2] != "\n"):
+            line, col = line + 1, 1
+        else:
+            col += 1
+    return starts
+
+
+def _read_csv(raw: bytes, file: str) -> tuple[pd.DataFrame, np.ndarray, list[list[tuple[int, int]]]]:
+    text = _decode(raw, file)
     try:
         dialect = csv.Sniffer().sniff(text[:20_000], delimiters=",;\t")
         delim = dialect.delimiter
     except csv.Error:
         delim = ","
-    physical = text.splitlines()
+    physical = io.StringIO(text, newline="").readlines()  # the lines as the reader sees them
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delim)
     rows: list[list[str]] = []
     lines: list[int] = []
-    chars: list[list[int]] = []
+    cells: list[list[tuple[int, int]]] = []
     header: list[str] | None = None
     start = 1
     try:
@@ -89,15 +154,7 @@ def _read_csv(raw: bytes, file: str) -> tuple[pd.DataFrame, np.ndarray, list[lis
                 continue
             rows.append(rec)
             lines.append(line)
-            raw_line = physical[line - 1] if line - 1 < len(physical) else ""
-            if '"' in raw_line or reader.line_num != line:
-                chars.append([])
-            else:
-                pos, cc = 1, []
-                for cell in rec:
-                    cc.append(pos)
-                    pos += len(cell) + 1
-                chars.append(cc)
+            cells.append(_cell_starts("".join(physical[line - 1:reader.line_num]), delim, line))
     except csv.Error as exc:
         raise DataError([Issue(f"cannot read the CSV file: {exc}", file=file, line=reader.line_num)]) from None
     if header is None:
@@ -106,14 +163,18 @@ def _read_csv(raw: bytes, file: str) -> tuple[pd.DataFrame, np.ndarray, list[lis
     width = len(header)
     bad = [(i, len(r)) for i, r in enumerate(rows) if len(r) != width]
     if bad:
-        raise DataError([
+        issues = [
             Issue(f"this row has {n} fields but the header has {width}", file=file, line=lines[i],
                   hint="check for a stray delimiter or a missing value")
-            for i, n in bad[:10]
-        ])
+            for i, n in bad[:MAX_ROW_ERRORS]
+        ]
+        if len(bad) > MAX_ROW_ERRORS:
+            issues.append(Issue(f"... and {len(bad) - MAX_ROW_ERRORS} more rows with the wrong number of fields",
+                                file=file, count=len(bad) - MAX_ROW_ERRORS))
+        raise DataError(issues)
     frame = pd.DataFrame(rows, columns=header, dtype=object)
     frame = frame.apply(lambda s: s.map(lambda v: np.nan if v.strip() in MISSING else v.strip()))
-    return frame, np.asarray(lines, dtype=np.int64), chars
+    return frame, np.asarray(lines, dtype=np.int64), cells
 
 
 def _check_header(header: list[str], file: str) -> None:
@@ -136,12 +197,14 @@ def read_dataset(path: Path, display: str, sheet: str | None = None) -> Dataset:
         raise DataError([Issue(f"files ending in '{suffix or '(nothing)'}' cannot be read",
                                file=display, hint="use .csv, .xlsx or .parquet")])
     try:
-        raw = path.read_bytes()
+        raw = read_regular_file(path)
     except FileNotFoundError:
         raise DataError([Issue("data file not found", file=display,
                                hint="data.path is relative to the evaluation file")]) from None
+    except ValueError as exc:  # a NUL byte in the name (the Python API)
+        raise DataError([Issue(f"cannot read the data file: {exc}", file=display)]) from None
     except OSError as exc:
-        raise DataError([Issue(f"cannot read the data file: {exc.strerror}", file=display)]) from None
+        raise DataError([Issue(f"cannot read the data file: {exc.strerror or exc}", file=display)]) from None
     digest = hashlib.sha256(raw).hexdigest()
     if suffix == ".csv":
         frame, lines, chars = _read_csv(raw, display)
@@ -157,7 +220,7 @@ def read_dataset(path: Path, display: str, sheet: str | None = None) -> Dataset:
         raise DataError([Issue(f"cannot read the file ({type(exc).__name__}): {exc}", file=display)]) from None
     frame.columns = [str(c).strip() for c in frame.columns]
     _check_header(list(frame.columns), display)
-    frame = frame.reset_index(drop=True)
+    frame = plain_missing(frame.reset_index(drop=True))
     if suffix == ".xlsx":
         frame = frame.astype(object).where(frame.notna(), np.nan)
         lines = np.arange(2, len(frame) + 2, dtype=np.int64)
@@ -171,4 +234,22 @@ def dataset_from_frame(frame: pd.DataFrame, name: str = "<DataFrame>") -> Datase
     frame.columns = [str(c) for c in frame.columns]
     data = pd.util.hash_pandas_object(frame, index=False).to_numpy().tobytes()
     digest = hashlib.sha256(data).hexdigest()
+    frame = plain_missing(frame)
     return Dataset(frame, name, Path(name), digest, None, {c: i for i, c in enumerate(frame.columns)}, None, "frame")
+
+
+def plain_missing(frame: pd.DataFrame) -> pd.DataFrame:
+    """Columns whose missing value is pandas' ``<NA>`` (nullable ``Int64``, ``boolean``,
+    ``string``, Arrow types) as objects with ``NaN`` for missing, as every other reader gives.
+
+    ``<NA>`` cannot be compared (``bool(pd.NA)`` raises), so the checks would trip on it.
+    Other columns are left as they are (dates keep their type; ``NaT`` is missing).
+    """
+    out = frame
+    for i in range(frame.shape[1]):
+        s = frame.iloc[:, i]
+        if getattr(s.dtype, "na_value", None) is pd.NA:
+            if out is frame:
+                out = frame.copy()
+            out.isetitem(i, s.astype(object).where(s.notna(), np.nan).to_numpy())
+    return out

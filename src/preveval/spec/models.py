@@ -7,7 +7,7 @@ against ``data.frequency`` by :mod:`preveval.data.periods` in the cross-checks.
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import Field, field_validator, model_validator
 
@@ -19,7 +19,7 @@ from preveval.spec.analyses import (
     ItsComparison,
     Seasonality,
 )
-from preveval.spec.base import Column, Ident, Model, Probability, Slug
+from preveval.spec.base import Column, FilePath, Ident, Model, Probability, Slug
 
 __all__ = [
     "SCHEMA_VERSIONS",
@@ -45,6 +45,10 @@ __all__ = [
 ]
 
 SCHEMA_VERSIONS = (1,)
+
+#: The largest cost or unit value accepted (a million million): far above any initiative's
+#: budget, and small enough that sums and products over the evaluation stay finite.
+MAX_AMOUNT = 1e12
 
 
 # --------------------------------------------------------------------------- initiative
@@ -82,7 +86,7 @@ class Element(Model):
     partners: tuple[str, ...] = ()
 
 
-ElementLike = str | Element
+ElementLike = Annotated[str, Field(min_length=1)] | Element
 
 
 class Outcomes(Model):
@@ -154,7 +158,7 @@ class Indicator(Model):
 class DataSource(Model):
     """Where the data are and how time and units are named."""
 
-    path: str = Field(min_length=1, description="Relative to the YAML file; .csv, .xlsx or .parquet")
+    path: FilePath = Field(description="Relative to the YAML file; .csv, .xlsx or .parquet")
     time: Column
     frequency: Literal["day", "week", "month", "quarter", "year"]
     unit: Column | None = Field(None, description="Column naming the unit; omit for a single series or repeated cross-sections")
@@ -227,7 +231,8 @@ class Cost(Model):
 
     item: str = Field(min_length=1)
     partner: str | None = None
-    amount: float = Field(ge=0)
+    amount: float = Field(ge=0, le=MAX_AMOUNT, description="In the currency of the economics section, at most "
+                          "a million million (1e12)")
     per: Literal["year", "total"] = "year"
     in_kind: bool = False
 
@@ -236,7 +241,8 @@ class UnitValue(Model):
     """The value of preventing one event of an indicator."""
 
     indicator: Ident
-    value: float = Field(gt=0)
+    value: float = Field(gt=0, le=MAX_AMOUNT, description="In the currency of the economics section, at most "
+                         "a million million (1e12)")
     source: str | None = None
 
 
@@ -249,10 +255,12 @@ class Economics(Model):
     unit_values: tuple[UnitValue, ...] = ()
     analysis: Ident | None = Field(None, description="Analysis whose prevented events are valued (default: the first count analysis)")
     years: float | None = Field(
-        None, gt=0, description="Length of the evaluated period in years (default: from the analysis' prevented events)"
+        None, ge=0.01, le=100,
+        description="Length of the evaluated period in years, 0.01 to 100 (default: from the analysis' prevented events)"
     )
     expected_events: float | None = Field(
-        None, gt=0, description="Events expected over the evaluated period without the initiative (for break-even as a %)"
+        None, ge=0.001, le=1e12,
+        description="Events expected over the evaluated period without the initiative, 0.001 to 1e12 (for break-even as a %)"
     )
     discount_rate: float = Field(
         0.035,
@@ -296,7 +304,7 @@ class Disclosure(Model):
 class EvaluationSpec(Model):
     """A whole evaluation file."""
 
-    schema_version: int
+    schema_version: int = Field(strict=True)
     initiative: Initiative
     logic_model: LogicModel = LogicModel()
     indicators: tuple[Indicator, ...] = Field(min_length=1)

@@ -12,68 +12,174 @@ from __future__ import annotations
 import difflib
 from collections import Counter
 from collections.abc import Callable, Iterable
-from typing import Any
+from dataclasses import dataclass
+from types import UnionType
+from typing import Annotated, Any, Literal, Union, get_args, get_origin
 
 from pydantic import BaseModel, ValidationError
 
 from ..errors import Issue, SpecError
 from .design_rules import DESIGN_RULES
 from .loader import Loc, Positioned
-from .models import DidAnalysis, EvaluationSpec, ItsAnalysis
+from .models import SCHEMA_VERSIONS, EvaluationSpec
 
-_UNION_TAGS = {"its", "did", "str", "Element", "Seasonality", "literal['none']", "function-after[_check(), Seasonality]"}
+# ------------------------------------------------------------- pydantic errors as issues
 
 
-def _clean_loc(loc: tuple[Any, ...]) -> Loc:
-    """Drop pydantic's union-member markers from a location."""
-    out: list[str | int] = []
-    for part in loc:
-        if isinstance(part, str) and (part in _UNION_TAGS or part.startswith(("function-", "literal[", "tagged-union["))):
+@dataclass(frozen=True)
+class _Where:
+    """Where a pydantic error points in the user's data.
+
+    ``loc`` is the location with pydantic's union-member markers dropped; ``owner`` the model
+    that has (or lacks) the field ``loc[-1]``; ``key`` whether the error is about a mapping
+    key itself; ``wrong_member`` whether the error comes from a union member of another kind
+    than the value written (a mapping member when text was written), while a member of the
+    right kind exists; ``no_member`` the union location and its members when no member is
+    of the kind written.
+    """
+
+    loc: Loc
+    owner: type[BaseModel] | None = None
+    key: bool = False
+    wrong_member: bool = False
+    no_member: tuple[Loc, tuple[Any, ...]] | None = None
+
+
+_MISSING = object()
+
+
+def _unwrap(ann: Any) -> Any:
+    """Strip ``Annotated`` and ``| None`` from an annotation."""
+    while True:
+        if get_origin(ann) is Annotated:
+            ann = get_args(ann)[0]
             continue
-        out.append(part)
-    return tuple(out)
-
-
-def _model_at(loc: Loc, data: Any) -> type[BaseModel] | None:
-    """The pydantic model that validates the mapping at ``loc`` (for key suggestions)."""
-    model: Any = EvaluationSpec
-    node = data
-    for part in loc:
-        if isinstance(part, int):
-            node = node[part] if isinstance(node, list) and part < len(node) else None
+        members = _union_members(ann)
+        if members is not None and len(members) == 1:
+            ann = members[0]
             continue
-        if not (isinstance(model, type) and issubclass(model, BaseModel)):
-            return None
-        info = model.model_fields.get(part)
-        if info is None:
-            return None
-        node = node.get(part) if isinstance(node, dict) else None
-        model = _resolve(info.annotation, node)
-    return model if isinstance(model, type) and issubclass(model, BaseModel) else None
+        return ann
 
 
-def _resolve(annotation: Any, node: Any) -> Any:
-    """Find the BaseModel inside an annotation such as ``tuple[Analysis, ...] | None``."""
-    from typing import get_args
+def _union_members(ann: Any) -> tuple[Any, ...] | None:
+    if get_origin(ann) in (Union, UnionType):
+        return tuple(a for a in get_args(ann) if a is not type(None))
+    return None
 
-    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
-        return annotation
-    candidates: list[type[BaseModel]] = []
-    stack = [annotation]
-    while stack:
-        a = stack.pop()
-        if isinstance(a, type) and issubclass(a, BaseModel):
-            candidates.append(a)
+
+def _is_model(ann: Any) -> bool:
+    return isinstance(ann, type) and issubclass(ann, BaseModel)
+
+
+def _kind(ann: Any) -> str:
+    """The kind of YAML value an annotation takes: mapping, list or scalar."""
+    ann = _unwrap(ann)
+    if _is_model(ann) or get_origin(ann) is dict or ann is dict:
+        return "mapping"
+    if get_origin(ann) in (tuple, list) or ann in (tuple, list):
+        return "list"
+    return "scalar"
+
+
+def _value_kind(node: Any) -> str | None:
+    if node is _MISSING:
+        return None
+    if isinstance(node, dict):
+        return "mapping"
+    if isinstance(node, (list, tuple)):
+        return "list"
+    return "scalar"
+
+
+def _member(members: tuple[Any, ...], marker: Any) -> Any:
+    """The union member that pydantic's location marker (``'str'``, ``'its'``, ...) names."""
+    text = str(marker)
+    for m in members:
+        u = _unwrap(m)
+        if _is_model(u):
+            if text == u.__name__ or text.endswith((f", {u.__name__}]", f"[{u.__name__}]")):
+                return m
+            for f in u.model_fields.values():  # a discriminated union: the marker is the tag
+                if get_origin(f.annotation) is Literal and f.is_required() and text in map(str, get_args(f.annotation)):
+                    return m
+        elif get_origin(u) is Literal:
+            if text.startswith("literal["):
+                return m
+        elif get_origin(u) in (tuple, list, dict):
+            if text.startswith(get_origin(u).__name__ + "["):
+                return m
+        elif isinstance(u, type) and text in (u.__name__, f"constrained-{u.__name__}"):
+            return m
+    return None
+
+
+def _child(node: Any, part: Any) -> Any:
+    if isinstance(node, dict) and isinstance(part, str):
+        return node.get(part, _MISSING)
+    if isinstance(node, (list, tuple)) and isinstance(part, int) and 0 <= part < len(node):
+        return node[part]
+    return _MISSING
+
+
+def _locate(raw: tuple[Any, ...], data: Any) -> _Where:
+    """Follow a pydantic location through the models and the data at the same time.
+
+    The annotation at each step says what the next part of the location is: a field of a
+    model, an index into a list, a key of a mapping, or, at a union of several types, the
+    marker naming the member that failed (dropped). Names such as ``str`` or ``did`` are
+    therefore only dropped where pydantic put them, never when they are the user's keys.
+    """
+    ann: Any = EvaluationSpec
+    node: Any = data
+    loc: list[str | int] = []
+    owner: type[BaseModel] | None = None
+    key = wrong = False
+    no_member: tuple[Loc, tuple[Any, ...]] | None = None
+    parts = list(raw)
+    i = 0
+    while i < len(parts):
+        part = parts[i]
+        if ann is not None:
+            ann = _unwrap(ann)
+            members = _union_members(ann)
+            if members is not None:  # this part is pydantic's marker of the member
+                chosen = _member(members, part)
+                given = _value_kind(node)
+                kinds = [_kind(m) for m in members]
+                if given is not None and given not in kinds:
+                    no_member = (tuple(loc), members)
+                elif given is not None and chosen is not None and _kind(chosen) != given:
+                    wrong = True
+                ann = chosen
+                i += 1
+                continue
+        if part == "[key]":  # the error is about the mapping key just passed
+            key = True
+            i += 1
+            continue
+        if _is_model(ann):
+            owner = ann
+            fields = {(f.alias or name): f for name, f in ann.model_fields.items()}
+            fields.update(ann.model_fields)
+            info = fields.get(str(part))
+            ann = info.annotation if info is not None else None
+        elif ann is not None and get_origin(ann) in (tuple, list):
+            args = get_args(ann)
+            ann = args[0] if args else None
+        elif ann is not None and get_origin(ann) is dict:
+            args = get_args(ann)
+            ann = args[1] if len(args) == 2 else None
         else:
-            stack.extend(get_args(a))
-    if len(candidates) > 1 and isinstance(node, dict):
-        method = node.get("method")
-        for c in candidates:
-            if c is ItsAnalysis and method == "its":
-                return c
-            if c is DidAnalysis and method == "did":
-                return c
-    return candidates[0] if candidates else None
+            ann = None
+        loc.append(part)
+        node = _child(node, part)
+        i += 1
+    return _Where(tuple(loc), owner, key, wrong, no_member)
+
+
+def _keys_of(model: type[BaseModel]) -> list[str]:
+    """The keys a mapping of this model may have, as the user writes them (aliases first)."""
+    return [f.alias or name for name, f in model.model_fields.items()]
 
 
 def suggest(word: str, options: Iterable[str]) -> str | None:
@@ -87,61 +193,137 @@ def _expected_values(ctx: dict[str, Any] | None) -> list[str]:
     return [p.strip().strip("'\"") for p in text.replace(" or ", ",").split(",") if p.strip()]
 
 
+def _shown(value: Any) -> str:
+    """A short, one-line rendering of a value the user wrote."""
+    if isinstance(value, dict):
+        return "a mapping"
+    if isinstance(value, (list, tuple)):
+        return "a list"
+    if value is None:
+        return "null"
+    if isinstance(value, str):
+        return f"'{value}'" if len(value) <= 60 else f"'{value[:57]}...'"
+    text = str(value).lower() if isinstance(value, bool) else str(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _described(ann: Any) -> str:
+    u = _unwrap(ann)
+    if get_origin(u) is Literal:
+        return " or ".join(f"'{a}'" for a in get_args(u))
+    return {"mapping": "a mapping (key: value)", "list": "a list"}.get(_kind(u)) or _TYPE_WORDS.get(
+        getattr(u, "__name__", ""), "a plain value")
+
+
+_TYPE_WORDS = {"str": "text", "int": "a whole number", "float": "a number", "bool": "true or false"}
+
+#: Pydantic error types and the words preveval uses instead.
+_EXPECTED = {
+    "string_type": "expected text",
+    "int_type": "expected a whole number", "int_parsing": "expected a whole number",
+    "int_from_float": "expected a whole number", "int_parsing_size": "expected a smaller whole number",
+    "float_type": "expected a number", "float_parsing": "expected a number",
+    "finite_number": "expected a finite number (not .inf or .nan)",
+    "bool_type": "expected true or false", "bool_parsing": "expected true or false",
+    "dict_type": "expected a mapping (key: value)", "model_type": "expected a mapping (key: value)",
+    "model_attributes_type": "expected a mapping (key: value)",
+    "tuple_type": "expected a list", "list_type": "expected a list",
+}
+#: Pydantic's bound errors: the ``ctx`` key of the bound, and its words.
+_BOUNDS = {"greater_than": ("gt", "greater than"), "greater_than_equal": ("ge", "at least"),
+           "less_than": ("lt", "less than"), "less_than_equal": ("le", "at most")}
+
+
+def _number(v: Any) -> str:
+    if isinstance(v, int) and not isinstance(v, bool):
+        return f"{v:,}"
+    return f"{v:g}" if isinstance(v, float) else str(v)
+
+
+def _message(e: Any) -> tuple[str, str | None]:
+    """Message and hint of one pydantic error that is not about keys."""
+    etype, msg = e["type"], e["msg"]
+    value = e.get("input")
+    ctx = e.get("ctx") or {}
+    if etype in _EXPECTED:
+        return f"{_EXPECTED[etype]}, got {_shown(value)}", None
+    if etype in _BOUNDS and _BOUNDS[etype][0] in ctx:
+        key, words = _BOUNDS[etype]
+        given = value[:60] if isinstance(value, str) else _shown(value)  # '1e308' is text in YAML 1.1
+        return f"must be {words} {_number(ctx[key])}, got {given}", None
+    if etype == "string_too_short" and ctx.get("min_length") == 1:
+        return "must not be empty", None
+    if etype in ("literal_error", "enum"):
+        options = _expected_values(ctx)
+        hint = suggest(str(value), options)
+        return (f"{_shown(value)} is not one of: {', '.join(options)}" if options else msg), hint
+    if etype == "value_error":
+        return msg.removeprefix("Value error, "), None
+    if etype == "string_pattern_mismatch":
+        pattern = ctx.get("pattern", "")
+        return f"'{value}' is not allowed here", (
+            "use lower-case letters, digits and hyphens" if "a-z0-9-" in pattern
+            else "use letters, digits, _ . and -, starting with a letter")
+    return msg, None
+
+
 def translate(err: ValidationError, pos: Positioned) -> list[Issue]:
-    """Pydantic errors as positioned issues with hints."""
+    """Pydantic errors as positioned issues with hints.
+
+    Locations are followed through the models (:func:`_locate`), so a user's key named like
+    a type (``str``, ``did``) stays in the path. Of a union (text or a mapping; a mapping or
+    ``none``) only the member of the kind the user wrote is reported; when no member is of
+    that kind, one issue says what may be written there.
+    """
     issues: list[Issue] = []
     seen: set[tuple[str, str]] = set()
     errors = err.errors(include_url=False)
-    nested = {_clean_loc(e["loc"])[:n] for e in errors for n in range(len(_clean_loc(e["loc"])))}
-    for e in errors:
-        loc = _clean_loc(e["loc"])
-        etype = e["type"]
+    located = [(_locate(tuple(e["loc"]), pos.data), e) for e in errors]
+    nested = {w.loc[:n] for w, _ in located for n in range(len(w.loc))}
+
+    def add(item: Issue) -> None:
+        if (item.path, item.message) not in seen:
+            seen.add((item.path, item.message))
+            issues.append(item)
+
+    for where, e in located:
+        loc, etype = where.loc, e["type"]
+        if where.wrong_member:
+            continue  # a member of another kind than the value written: not what was meant
+        if where.no_member is not None:
+            uloc, members = where.no_member
+            node = pos.data
+            for part in uloc:
+                node = _child(node, part)
+            add(pos.issue(uloc, f"expected {' or '.join(_described(m) for m in members)}, got {_shown(node)}"))
+            continue
         if etype == "too_short" and loc in nested:
             continue  # the items themselves failed; their errors say why
-        hint: str | None = None
-        key = False
-        msg = e["msg"]
         if etype == "extra_forbidden":
-            key = True
-            model = _model_at(loc[:-1], pos.data)
-            fields = list(model.model_fields) if model else []
-            hint = suggest(str(loc[-1]), fields)
+            name = loc[-1] if loc else ""
+            fields = _keys_of(where.owner) if where.owner else []
+            hint = suggest(str(name), fields)
             if hint is None and fields:
                 hint = "allowed keys: " + ", ".join(fields)
-            msg = f"unknown key '{loc[-1]}'"
-        elif etype == "missing":
-            key = False
+            add(pos.issue(loc, f"unknown key '{name}'", hint, key=True))
+            continue
+        if etype == "missing":
             msg = f"'{loc[-1]}' is required" if loc else "a required key is missing"
             line, col = pos.where(loc[:-1])
-            item = Issue(msg, _dotted(loc), pos.file, line, col, None)
-            if (item.path, item.message) not in seen:
-                seen.add((item.path, item.message))
-                issues.append(item)
+            add(Issue(msg, _dotted(loc), pos.file, line, col, None))
             continue
-        elif etype in ("literal_error", "enum"):
-            options = _expected_values(e.get("ctx"))
-            hint = suggest(str(e.get("input")), options)
-            msg = f"'{e.get('input')}' is not one of: {', '.join(options)}" if options else msg
-        elif etype == "union_tag_invalid":
+        if etype == "union_tag_invalid":
             ctx = e.get("ctx") or {}
             options = _expected_values({"expected": ctx.get("expected_tags", "")})
-            hint = suggest(str(ctx.get("tag")), options)
-            loc = (*loc, "method")
-            msg = f"method '{ctx.get('tag')}' is not one of: {', '.join(options)}"
-        elif etype == "union_tag_not_found":
-            msg = "'method' is required (its or did)"
-        elif etype == "value_error":
-            msg = msg.removeprefix("Value error, ")
-        elif etype == "string_pattern_mismatch":
-            pattern = (e.get("ctx") or {}).get("pattern", "")
-            msg = f"'{e.get('input')}' is not allowed here"
-            hint = ("use lower-case letters, digits and hyphens" if "a-z0-9-" in pattern
-                    else "use letters, digits, _ . and -, starting with a letter")
-        path = _dotted(loc)
-        if (path, msg) in seen:
+            tag = str(ctx.get("tag"))
+            add(pos.issue((*loc, "method"), f"method '{tag}' is not one of: {', '.join(options)}",
+                          suggest(tag, options)))
             continue
-        seen.add((path, msg))
-        issues.append(pos.issue(loc, msg, hint, key=key))
+        if etype == "union_tag_not_found":
+            add(pos.issue(loc, "'method' is required (its or did)"))
+            continue
+        msg, hint = _message(e)
+        add(pos.issue(loc, msg, hint, key=where.key))
     return issues
 
 
@@ -302,10 +484,11 @@ def check_spec(pos: Positioned) -> tuple[EvaluationSpec, list[Issue]]:
     data = pos.data
     if isinstance(data, dict) and "schema_version" in data:
         v = data["schema_version"]
-        if isinstance(v, int) and v not in (1,):
+        if isinstance(v, int) and not isinstance(v, bool) and v not in SCHEMA_VERSIONS:
             # An unsupported version: other errors would only confuse.
             raise SpecError([pos.issue(("schema_version",), f"schema_version {v} is not supported",
-                                       "this preveval reads schema_version 1")])
+                                       "this preveval reads schema_version "
+                                       + ", ".join(map(str, SCHEMA_VERSIONS)))])
     try:
         spec = EvaluationSpec.model_validate(data)
     except ValidationError as err:
