@@ -9,6 +9,7 @@ the portfolio tests and the worked example.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 from pathlib import Path
@@ -74,7 +75,10 @@ def fake_pack(folder: Path, *, initiative: str = "road-safety-day", name: str = 
         doc["contribution"] = {"rating": {"sms": {"level": sms, "description": "Outcome measured before and after "
                                                                            "in treated and control conditions"}}}
     doc["warnings"] = []
-    doc["provenance"] = {"evaluation_sha256": "0" * 64, "data_sha256": "1" * 64, "packages": {}}
+    # as in a real pack, another evaluation file (name, area, indicators, analyses) has another hash
+    spec = json.dumps([initiative, name, area, indicators, analyses, primary, sms], sort_keys=True).encode()
+    doc["provenance"] = {"evaluation_sha256": hashlib.sha256(spec).hexdigest(), "data_sha256": "1" * 64,
+                         "packages": {}}
     files = {
         "results.json": (json.dumps(doc, indent=2) + "\n").encode(),
         "tables/indicators.csv": table_csv(TableItem("indicators", "Indicators", pd.DataFrame(indicators))),

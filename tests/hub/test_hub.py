@@ -117,6 +117,16 @@ def test_a_missing_standard_error_is_derived_from_the_interval_and_said(tmp_path
     assert "SE derived from the 95% interval" in page and "Not pooled: At the limit" in page
 
 
+def test_a_copied_pack_is_counted_once(tmp_path: Path, packs: dict[str, Path]) -> None:
+    import shutil
+
+    copy = shutil.copytree(packs["millbank"], tmp_path / "copy-of-millbank")
+    build_hub([*packs.values(), copy], tmp_path / "hub")
+    [sec] = query_hub(tmp_path / "hub", "road-safety-day")["pooled"]
+    assert sec["k"] == 3 and [e["pack"] for e in sec["not_pooled"]] == ["../packs/millbank"]
+    assert "the same as that of ../copy-of-millbank" in sec["not_pooled"][0]["reason"]
+
+
 def test_the_primary_analysis_is_pooled_else_the_first_of_the_indicator(tmp_path: Path) -> None:
     two = {"its": analysis("ksi", effect(0.5, 0.1), method="its", design=None),
            "did": analysis("ksi", effect(-0.2, 0.1))}
@@ -140,7 +150,7 @@ def test_query_prints_json_only(tmp_path: Path, packs: dict[str, Path]) -> None:
     assert len(doc["packs"]) == 3 and doc["pooled"][0]["pooled"]["k"] == 3 and doc["mismatches"] == []
     p = doc["packs"][0]
     assert p["evidence_rating"]["sms_level"] == 3 and p["headline"]["analysis_id"] == "did"
-    assert p["pack"] == "../packs/glenardoch" and p["provenance"]["evaluation_sha256"] == "0" * 64
+    assert p["pack"] == "../packs/glenardoch" and len(p["provenance"]["evaluation_sha256"]) == 64
     res = runner.invoke(app, ["hub", "query", str(tmp_path / "hub"), "--json"])
     assert [d["initiative"]["id"] for d in json.loads(res.stdout)["initiatives"]] == ["home-safety-hub",
                                                                                      "road-safety-day"]

@@ -6,7 +6,8 @@ analysis: its primary analysis when that is of the indicator, else its first ana
 definitions are equal (:class:`~preveval.hub.records.IndicatorDef`: id, label, kind, desired
 direction, effect scale and, for rates, rate_per and exposure). When they are not all equal,
 the definition most packs share is pooled (ties: the one of the first pack in key order) and
-every other pack is listed as a mismatch with the fields that differ.
+every other pack is listed as a mismatch with the fields that differ. A pack whose
+results.json is byte for byte that of another (a copied folder) is counted once.
 
 The pooled estimate is a random-effects meta-analysis, REML with Wald (normal) intervals and
 the prediction interval (:func:`preveval.pooling.pool`), of the effects on their own scale:
@@ -115,8 +116,13 @@ def _choose(candidates: list[tuple[PackRecord, AnalysisRecord]]) -> IndicatorDef
 def _one(initiative: tuple[str, str], candidates: list[tuple[PackRecord, AnalysisRecord]]) -> Synthesis:
     ref = _choose(candidates)
     mismatches, not_pooled, ok = [], [], []
+    seen: dict[str, str] = {}
     for p, a in candidates:
-        if not ref.matches(a.indicator):
+        first = seen.setdefault(p.results_sha256, p.key)
+        if first != p.key:  # a copy of a pack already in the section: counting it twice would double its weight
+            not_pooled.append(Excluded(p.key, p.short_label, a.analysis_id,
+                                       f"its results.json is the same as that of {first} (a copy), counted once"))
+        elif not ref.matches(a.indicator):
             mismatches.append(Excluded(p.key, p.short_label, a.analysis_id,
                                        "its indicator definition differs from the one pooled",
                                        tuple(ref.differences(a.indicator))))
