@@ -96,7 +96,7 @@ def register(app: typer.Typer, guard: Guard) -> None:
         if workers is not None and scheduler is not None:
             raise typer.BadParameter("give --workers or --scheduler, not both", param_hint="--workers")
         res = _run_portfolio(guard, debug, directory, out, workers, scheduler)
-        _show_portfolio(res)
+        _show_portfolio(res, out)
         raise typer.Exit(res.exit_code)
 
 
@@ -128,25 +128,25 @@ def _run_portfolio(guard: Guard, debug: bool, directory: Path, out: Path, worker
                                                   on_start=lambda n: bar.update(task, total=n), on_done=done))
 
 
-def _show_portfolio(res: Any) -> None:
+def _show_portfolio(res: Any, out: Path) -> None:
     table = Table(title=_t(f"Portfolio: {res.scheduler}"), title_justify="left")
     for col in ("evaluation", "status", "pack"):
         table.add_column(col)
     for o in res.outcomes:
         table.add_row(_t(o["file"]), Text(o["status"], style="green" if o["status"] == "ok" else "red"),
-                      _t(str(res.out / o["id"]) if o["status"] == "ok" else ""))
+                      _t(str(out / o["id"]) if o["status"] == "ok" else ""))
     _out.print(table)
     h = res.hub
     if h["status"] == "ok":
         _out.print(_t(f"hub: {h['packs']} pack(s), {h['pooled']} pooled section(s) in "
-                      f"{res.out / h['path'] / 'index.html'}"))
+                      f"{out / h['path'] / 'index.html'}"))
     else:
         for line in h["errors"]:
             _err.print(Text("hub not written: ", style="red").append(_t(line)))
     n_ok = sum(o["status"] == "ok" for o in res.outcomes)
     mark = Text("✓ ", style="green") if res.exit_code == 0 else Text("✗ ", style="red")
     _out.print(mark.append(_t(f"{n_ok} of {len(res.outcomes)} evaluations ran; "
-                              f"see {res.out / 'portfolio.json'}")))
+                              f"see {out / 'portfolio.json'}")))
 
 
 def _show_initiative(doc: dict[str, Any]) -> None:

@@ -91,8 +91,6 @@ def test_the_exit_code_says_invalid_before_failed() -> None:
 
 def test_a_crash_or_a_blocked_pack_is_recorded_not_raised(tmp_path: Path, portfolio: Path,
                                                          monkeypatch: pytest.MonkeyPatch) -> None:
-    import preveval.pipeline
-
     job = discover(portfolio)[1]
     blocked = tmp_path / "out" / job.id
     blocked.mkdir(parents=True)
@@ -105,7 +103,7 @@ def test_a_crash_or_a_blocked_pack_is_recorded_not_raised(tmp_path: Path, portfo
     def boom(path: object) -> None:
         raise RuntimeError("boom")
 
-    monkeypatch.setattr(preveval.pipeline, "load", boom)
+    monkeypatch.setattr(pv, "load", boom)
     rec = run_job(job, str(tmp_path / "out"), here)
     assert rec["status"] == "failed" and rec["errors"] == ["internal error (RuntimeError: boom)"]
     assert rec["loaded_as"] == job.file

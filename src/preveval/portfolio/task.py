@@ -1,9 +1,10 @@
 """One evaluation of a portfolio, as a worker runs it: exactly what ``preveval run`` does.
 
-:func:`run_job` loads the evaluation file with :func:`preveval.load`, runs it and writes
-its pack with :func:`preveval.pack.write_pack` into ``OUT/<id>/``, so its seeds, results
-and pack are those of ``preveval run FILE --out OUT/<id>``. It never raises for a problem
-of the evaluation: it returns a plain record (picklable, small) with the status
+:func:`run_job` goes through the public API: it loads the evaluation file with
+:func:`preveval.load`, runs it and writes its pack with :func:`preveval.pack.write_pack`
+into ``OUT/<id>/``, so its seeds, results and pack are those of ``preveval run FILE --out
+OUT/<id>``. It never raises for a problem of the evaluation: it returns a plain record
+(picklable, small) with the status
 
 * ``ok``: the pack is written;
 * ``invalid``: the file or its data failed validation, or the pack folder cannot be used
@@ -29,14 +30,14 @@ __all__ = ["run_job"]
 
 def run_job(job: Job, out: str, cwd: str) -> dict[str, Any]:
     """Run one evaluation into ``out/<job.id>`` (``out`` absolute); the record of how it went."""
+    import preveval
     from preveval.pack import write_pack
-    from preveval.pipeline import load
 
     file = job.file if os.path.abspath(os.getcwd()) == cwd else job.absolute
     record: dict[str, Any] = {"id": job.id, "file": job.file, "loaded_as": file, "folder": job.folder,
                               "initiative": job.initiative_id, "status": "ok", "errors": [], "warnings": []}
     try:
-        ev = load(file)
+        ev = preveval.load(file)
         record["initiative"] = ev.spec.initiative.id
         record["warnings"] = [w.format() for w in ev.warnings]
         result = ev.run()
