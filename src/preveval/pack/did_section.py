@@ -121,9 +121,12 @@ def _paragraphs(result: DidResult, indicator: Indicator) -> list[str]:
             what = f"about {prevented.total:,.0f} fewer {n}"
         else:
             what = f"about {-prevented.total:,.0f} more {n}"
+        def side(v: float) -> str:
+            return f"{abs(v):,.0f} {'fewer' if v >= 0 else 'more'}"
+
         out.append(f"In the treated units over {prevented.years:.1f} years that is {what} than expected without the "
-                   f"initiative (95% interval {prevented.ci_low:,.0f} to {prevented.ci_high:,.0f}; negative numbers "
-                   f"mean more {n}), out of {prevented.observed:,.0f} observed.")
+                   f"initiative (95% interval from {side(prevented.ci_low)} to {side(prevented.ci_high)} {n}), out of "
+                   f"{prevented.observed:,.0f} {n} observed.")
     if result.rate_ratio is not None and result.rate_ratio.ci_low is not None:
         r = result.rate_ratio
         out.append(f"As a rate ratio: {r.estimate:.3f} (95% CI {r.ci_low:.3f} to {r.ci_high:.3f}).")

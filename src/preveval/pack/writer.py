@@ -182,6 +182,8 @@ def _write_into(result: EvaluationResult, d: Path, t: Target,
             if f.name in pngs:
                 raise PackError(f"two figures are named {f.name}")
             _check_name(f.name, "figure")
+            if progress:
+                progress(f"figure {f.name}")
             if hasattr(f.figure, "savefig"):
                 add_source_note(f.figure, escape_controls(note_text))
             pngs[f.name] = figure_png(f.figure)
