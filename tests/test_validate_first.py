@@ -102,6 +102,9 @@ BASE: dict[str, Any] = {
 DID = {"id": "did", "method": "did", "indicator": "y", "design": "twfe", "treatment": "active"}
 ITS = {"id": "its", "method": "its", "indicator": "y", "units": ["Area 0"], "intervention": "2019-07",
        "sensitivity": False}
+SYNTH = {"id": "sc", "method": "synthetic_control", "indicator": "y", "treated": "Area 0", "intervention": "2019-07",
+         "plausible_effect": -2}
+SDID = {**SYNTH, "estimator": "sdid"}
 
 
 def case(analysis: dict[str, Any], data: Callable[[pd.DataFrame], pd.DataFrame] | None = None,
@@ -168,6 +171,32 @@ CASES: dict[str, tuple[dict, pd.DataFrame]] = {
     "randomization-design": case({**DID, "design": "event_study", "treatment": None, "first_treated": "first",
                                   "inference": "randomization"}),
     "ignored-option": case({**DID, "leads": 3}),
+    "synth-no-panel": case(SYNTH, _one_series, unit=None),
+    "synth-unknown-treated": case({**SYNTH, "treated": "Nowhere"}),
+    "synth-unknown-donor": case({**SYNTH, "donors": ["Area 2", "Nowhere"]}),
+    "synth-treated-donor": case({**SYNTH, "donors": ["Area 0", "Area 2", "Area 3"]}),
+    "synth-two-donors": case({**SYNTH, "donors": ["Area 2", "Area 3"]}),
+    "synth-abadie-two-treated": case({**SYNTH, "treated": ["Area 0", "Area 1"]}),
+    "synth-missing-outcome": case(SYNTH, lambda f: f[~((f["area"] == "Area 3") & (f["month"] == "2018-02"))]),
+    "synth-blank-outcome": case(SYNTH, lambda f: f.assign(y=f["y"].astype(object).where(
+        ~((f["area"] == "Area 3") & (f["month"] == "2018-02")), ""))),
+    "synth-bad-period": case({**SYNTH, "fit_to": "2019-13"}),
+    "synth-intervention-outside": case({**SYNTH, "intervention": "2024-01"}),
+    "synth-intervention-early": case({**SDID, "intervention": "2018-03"}),
+    "synth-fit-window-reversed": case({**SYNTH, "fit_from": "2019-01", "fit_to": "2018-06"}),
+    "synth-fit-after-start": case({**SYNTH, "fit_to": "2019-09"}),
+    "synth-predictor-after-start": case({**SYNTH, "predictors": [{"column": "cov", "from": "2018-01", "to": "2019-12"}]}),
+    "synth-predictor-empty-window": case({**SYNTH, "predictors": [{"column": "cov", "from": "2018-01", "to": "2018-06"}]},
+                                         lambda f: f.assign(cov=f["cov"].where(~((f["area"] == "Area 2")
+                                                                                 & (f["month"] < "2018-07"))))),
+    "synth-flat-predictor": case({**SYNTH, "predictors": [{"column": "same", "from": "2018-01", "to": "2018-06"}]},
+                                 lambda f: f.assign(same=np.where(f["area"] == "Area 0", 2.0, 1.0))),
+    "synth-empty-predictors": case({**SYNTH, "predictors": []}),
+    "synth-unknown-column": case({**SYNTH, "predictors": [{"column": "nothere", "from": "2018-01", "to": "2018-06"}]}),
+    "synth-sdid-option": case({**SDID, "predictors": [{"column": "cov", "from": "2018-01", "to": "2018-06"}]}),
+    "synth-sdid-few-donors": case({**SDID, "treated": ["Area 0", "Area 1", "Area 2"]}),
+    "synth-placebo-date": case({**SYNTH, "placebo_date": "2019-06"}),
+    "duplicate-rows": case(SYNTH, lambda f: pd.concat([f, f.iloc[[3]]], ignore_index=True)),
     "difference-scale-evidence": case({**DID, "indicator": "rate"}, extra={"contribution": {
         "claim": "It helped", "evidence": [{"id": "e", "from_analysis": "did"}]}}),
 }
@@ -248,6 +277,70 @@ SITES: dict[tuple[str, str], tuple[str, ...] | tuple[str, str]] = {
     ("inference/fixed_effects", "'' is collinear with the"): ("twfe-never-switches",),
     ("inference/fixed_effects", "no estimable regressor is left"): ("twfe-never-switches",),
     ("inference/wild_bootstrap", "the design matrix is rank"): (FITTING, "collinearity after absorbing fixed effects"),
+    # synthetic control: what an evaluation file can cause, then the numerical cores' argument checks
+    ("methods/synth/fit", "synthetic control: at least two"): ("synth-two-donors",),
+    ("methods/synth/fit", "synthetic control: estimator abadie takes"): ("synth-abadie-two-treated",),
+    ("methods/synth/panel", "synthetic control: '' is not"): ("synth-bad-period",),
+    ("methods/synth/panel", "synthetic control: no pre-period lies"): ("synth-fit-window-reversed",),
+    ("methods/synth/panel", "synthetic control: unit '' has"): ("synth-missing-outcome", "synth-blank-outcome"),
+    ("methods/synth/predictors", "f'synthetic control: predictor {label}: none"): ("synth-predictor-after-start",),
+    ("methods/synth/predictors", "synthetic control: column not in"): ("synth-unknown-column",),
+    ("methods/synth/predictors", "synthetic control: no predictors"): ("synth-empty-predictors",),
+    ("methods/synth/predictors", "synthetic control: outcome is missing"): ("synth-missing-outcome",
+                                                                           "synth-blank-outcome"),
+    ("methods/synth/predictors", "synthetic control: predictor has no"): ("synth-predictor-empty-window",),
+    ("methods/synth/predictors", "synthetic control: the treated unit"): ("synth-treated-donor",),
+    ("methods/synth/predictors", "synthetic control: unit has more"): ("duplicate-rows",),
+    ("methods/synth/predictors", "synthetic control: unit(s) not in"): ("synth-unknown-treated", "synth-unknown-donor"),
+    ("methods/synth/abadie", "synthetic control: at least two"): ("synth-two-donors",),
+    ("methods/synth/abadie", "synthetic control: contain missing or"): ("synth-predictor-empty-window",
+                                                                        "synth-blank-outcome"),
+    ("methods/synth/abadie", "synthetic control: predictor(s) do not"): ("synth-flat-predictor",),
+    ("methods/synth/abadie", "synthetic control: the outcome is"): ("synth-blank-outcome",),
+    ("methods/synth/abadie", "'synthetic control: ' + ';"): (FITTING, "shape checks of the library function; the "
+                                                             "pipeline builds the matrices from one checked panel"),
+    ("methods/synth/abadie", "synthetic control: custom v needs"): (FITTING, "argument checks of the library function "
+                                                                    "(V is not an option of the evaluation file)"),
+    ("methods/synth/abadie", "synthetic control: v must be"): (FITTING, "argument checks of the library function "
+                                                               "(V is not an option of the evaluation file)"),
+    ("methods/synth/abadie", "synthetic control: names do not"): (FITTING, "argument checks of the library function; "
+                                                                  "the pipeline names every predictor and donor"),
+    ("methods/synth/abadie", "synthetic control: treated fit periods"): (FITTING, "shape checks of the library "
+                                                                         "function"),
+    ("methods/synth/placebo", "placebo: at least two donors"): ("synth-two-donors",),
+    ("methods/synth/placebo", "placebo: t0 = needs at"): ("synth-intervention-outside", "synth-intervention-early"),
+    ("methods/synth/placebo", "placebo: the fake date must"): ("synth-placebo-date",),
+    ("methods/synth/placebo", "placebo: no fit period before"): ("synth-placebo-date",),
+    ("methods/synth/placebo", "placebo: level must be in"): (FITTING, "argument checks of the library function"),
+    ("methods/synth/placebo", "placebo: the fitter returned periods,"): (FITTING, "a contract of the fitters the "
+                                                                         "pipeline itself builds"),
+    ("methods/synth/placebo", "placebo: the outcome matrix must"): (FITTING, "argument checks of the library function"),
+    ("methods/synth/placebo", "placebo: the treated unit's RMSPE"): (FITTING, "a perfect fit before and after the "
+                                                                     "start, known only from the fitted gaps"),
+    ("methods/synth/placebo", "placebo: treated row is outside"): (FITTING, "argument checks of the library function"),
+    ("methods/synth/placebo", "placebo: v='outcome_path' is for the"): (FITTING, "argument checks of the library "
+                                                                        "function"),
+    ("methods/synth/placebo", "placebo: weights for donors"): (FITTING, "argument checks of the library function"),
+    ("methods/synth/sdid", "synthetic DiD: too few pre-period"): ("synth-intervention-early",),
+    ("methods/synth/sdid", "'synthetic DiD: ' + ';"): ("synth-intervention-early", "synth-two-donors"),
+    ("methods/synth/sdid", "synthetic DiD: Y has a"): ("synth-missing-outcome", "synth-blank-outcome"),
+    ("methods/synth/sdid", "synthetic DiD: Y must be"): (FITTING, "argument checks of the library function"),
+    ("methods/synth/sdid", "synthetic DiD: estimator must be"): (FITTING, "argument checks of the library function "
+                                                                 "(the pipeline passes sdid, sc or did)"),
+    ("methods/synth/sdid", "synthetic DiD: give exactly one"): (FITTING, "argument checks of the library function"),
+    ("methods/synth/sdid", "synthetic DiD: the treated mask"): (FITTING, "argument checks of the library function"),
+    ("methods/synth/sdid_se", "synthetic DiD: the placebo standard"): ("synth-sdid-few-donors",),
+    ("methods/synth/sdid_se", "synthetic DiD: at least two"): (FITTING, "replications are checked by the evaluation "
+                                                               "file's model (reps of 50 or more)"),
+    ("methods/synth/sdid_se", "synthetic DiD: each permutation must"): (FITTING, "argument checks of the library "
+                                                                        "function"),
+    ("methods/synth/sdid_se", "synthetic DiD: unknown standard-error method"): (FITTING, "argument checks of the "
+                                                                                "library function"),
+    ("methods/synth/simplex", "simplex_least_squares: A and b must"): ("synth-blank-outcome",),
+    ("methods/synth/simplex", "simplex_least_squares: A is , b"): (FITTING, "shape checks of the library function"),
+    ("methods/synth/simplex", "simplex_least_squares: no columns (donors)"): ("synth-two-donors",),
+    ("methods/synth/simplex", "simplex_least_squares: the active-set solver found"): (FITTING, "numerical failure of "
+                                                                                       "the active-set solver"),
 }
 
 

@@ -27,7 +27,7 @@ from .errors import DataError, InputError, Issue, SpecError
 from .results.base import AnalysisResult
 from .results.evaluation import EvaluationResult, InputSummary
 from .spec.loader import Positioned, load_yaml_file
-from .spec.models import DidAnalysis, EvaluationSpec, ItsAnalysis
+from .spec.models import DidAnalysis, EvaluationSpec, ItsAnalysis, SynthAnalysis
 from .spec.validate import check_spec
 
 Progress = Callable[[str], None]
@@ -53,7 +53,7 @@ class Evaluation:
         """Fit every analysis, then contribution and economics; return the result."""
         # Import the families this evaluation uses before the filter below: their libraries
         # (statsmodels) set warning filters of their own at import.
-        for family in dict.fromkeys(a.method for a in self.spec.analyses):
+        for family in dict.fromkeys(FAMILIES[a.method] for a in self.spec.analyses):
             importlib.import_module(f"preveval.methods.{family}")
         results: dict[str, AnalysisResult] = {}
         with warnings.catch_warnings():
@@ -86,7 +86,11 @@ def _period_ordinal(text: str, freq: str) -> int:
     return int(p.ordinal)
 
 
-def fit_analysis(ev: Evaluation, a: ItsAnalysis | DidAnalysis) -> AnalysisResult:
+#: The design-family package (``preveval.methods.<family>``) of each analysis method.
+FAMILIES = {"its": "its", "did": "did", "synthetic_control": "synth"}
+
+
+def fit_analysis(ev: Evaluation, a: ItsAnalysis | DidAnalysis | SynthAnalysis) -> AnalysisResult:
     """Fit one analysis of the evaluation with its design family."""
     spec = ev.spec
     indicator = spec.indicator(a.indicator)
@@ -97,6 +101,13 @@ def fit_analysis(ev: Evaluation, a: ItsAnalysis | DidAnalysis) -> AnalysisResult
         series = build_its_series(a, ev.frame, outcome=indicator.column, unit=spec.data.unit)
         interventions = {k: _period_ordinal(v, spec.data.frequency) for k, v in a.intervention_map().items()}
         result = fit_its(a, series, outcome=indicator.column, interventions=interventions, indicator=indicator)
+    elif isinstance(a, SynthAnalysis):
+        from .methods.synth import fit_synthetic_control
+
+        assert spec.data.unit is not None  # a synthetic control needs data.unit (design rule)
+        result = fit_synthetic_control(a, ev.frame, outcome=indicator.column, unit=spec.data.unit,
+                                       freq=spec.data.frequency, count=indicator.kind == "count",
+                                       indicator=indicator)
     else:
         from .methods.did import did_prevented, did_robustness, fit_did
 

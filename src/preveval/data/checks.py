@@ -16,7 +16,7 @@ import pandas as pd
 
 from ..errors import Issue
 from ..spec.loader import Loc, Positioned
-from ..spec.models import DidAnalysis, EvaluationSpec, ItsAnalysis
+from ..spec.models import DidAnalysis, EvaluationSpec, ItsAnalysis, SynthAnalysis
 from ..spec.validate import suggest
 from .design_checks import check_designs
 from .periods import EXAMPLES, FREQUENCIES, parse_period, parse_periods
@@ -69,6 +69,11 @@ def referenced_columns(spec: EvaluationSpec) -> Iterator[ColumnRef]:
                 yield ColumnRef((*base, "covariates", j), c, "numeric")
             for j, c in enumerate(a.fixed_effects):
                 yield ColumnRef((*base, "fixed_effects", j), c, "label")
+        elif isinstance(a, SynthAnalysis):
+            if a.offset:
+                yield ColumnRef((*base, "offset"), a.offset, "offset")
+            for j, pred in enumerate(a.predictors or ()):
+                yield ColumnRef((*base, "predictors", j, "column"), pred.column, "numeric")
 
 
 def _capped(issues: list[Issue], total: int, what: str, file: str) -> list[Issue]:
@@ -226,6 +231,9 @@ def check_intervention_windows(spec: EvaluationSpec, frame: pd.DataFrame, pos: P
     lo, hi = int(t.min()), int(t.max())
     code = FREQUENCIES[freq]
     for k, a in enumerate(spec.analyses):
+        if isinstance(a, SynthAnalysis):
+            out += synth_windows(a, k, lo, hi, freq, pos)
+            continue
         if not isinstance(a, ItsAnalysis):
             continue
         for iid, text in a.intervention_map().items():
@@ -247,6 +255,68 @@ def check_intervention_windows(spec: EvaluationSpec, frame: pd.DataFrame, pos: P
                 elif n < MIN_PERIODS_WARN:
                     out.append(pos.issue(loc, f"only {n} periods {side} the intervention {p}: estimates of trend and change will be imprecise",
                                          f"{MIN_PERIODS_WARN} or more on each side are recommended", level="warning"))
+    return out
+
+
+def synth_windows(a: SynthAnalysis, k: int, lo: int, hi: int, freq: str, pos: Positioned) -> list[Issue]:
+    """A synthetic control's periods read, lie inside the data and keep to the pre-period where they must.
+
+    The intervention leaves at least :data:`MIN_PERIODS_ERROR` periods on each side; the fit
+    window and every predictor window end before it (a predictor measured after the start
+    would carry the effect into the weights); the placebo date leaves two periods on each side
+    of it inside the pre-period.
+    """
+    out: list[Issue] = []
+    code = FREQUENCIES[freq]
+    first, last = pd.Period(ordinal=lo, freq=code), pd.Period(ordinal=hi, freq=code)
+
+    def read(loc: Loc, text: str | None) -> pd.Period | None:
+        if text is None:
+            return None
+        p = parse_period(text, freq)
+        if p is None:
+            out.append(pos.issue(loc, f"'{text}' is not a {freq}", f"write it like {EXAMPLES[freq]}"))
+        elif not lo <= p.ordinal <= hi:
+            out.append(pos.issue(loc, f"{p} is outside the data ({first} to {last})", "use a period inside the data"))
+            return None
+        return p
+
+    base: Loc = ("analyses", k)
+    start = read((*base, "intervention"), a.intervention)
+    if start is None:
+        return out
+    before, after = start.ordinal - lo, hi - start.ordinal + 1
+    for side, n in (("before", before), ("from", after)):
+        if n < MIN_PERIODS_ERROR:
+            out.append(pos.issue((*base, "intervention"), f"only {n} period(s) {side} the intervention {start}; at "
+                                 f"least {MIN_PERIODS_ERROR} are needed", "use a longer series"))
+        elif n < MIN_PERIODS_WARN:
+            out.append(pos.issue((*base, "intervention"), f"only {n} periods {side} the intervention {start}: the "
+                                 "synthetic comparison will rest on little data",
+                                 f"{MIN_PERIODS_WARN} or more on each side are recommended", level="warning"))
+
+    def pre(loc: Loc, p: pd.Period | None, what: str) -> None:
+        if p is not None and p.ordinal >= start.ordinal:
+            out.append(pos.issue(loc, f"{what} ({p}) must come before the intervention ({start})",
+                                 "use periods before the start only: a predictor or fit period after it would let "
+                                 "the effect shape the weights"))
+
+    f_from, f_to = read((*base, "fit_from"), a.fit_from), read((*base, "fit_to"), a.fit_to)
+    pre((*base, "fit_from"), f_from, "fit_from")
+    pre((*base, "fit_to"), f_to, "fit_to")
+    if f_from is not None and f_to is not None and f_from.ordinal > f_to.ordinal:
+        out.append(pos.issue((*base, "fit_to"), f"fit_to {f_to} is before fit_from {f_from}", "swap them"))
+    for j, pred in enumerate(a.predictors or ()):
+        loc: Loc = (*base, "predictors", j)
+        p_from, p_to = read((*loc, "from"), pred.from_), read((*loc, "to"), pred.to)
+        pre((*loc, "from"), p_from, "the predictor window's start")
+        pre((*loc, "to"), p_to, "the predictor window's end")
+        if p_from is not None and p_to is not None and p_from.ordinal > p_to.ordinal:
+            out.append(pos.issue((*loc, "to"), f"'to' {p_to} is before 'from' {p_from}", "swap them"))
+    fake = read((*base, "placebo_date"), a.placebo_date)
+    if fake is not None and not (lo + 2 <= fake.ordinal <= start.ordinal - 2):
+        out.append(pos.issue((*base, "placebo_date"), f"the placebo date {fake} needs two periods before it and two "
+                             f"between it and the intervention {start}", "choose a date inside the pre-period"))
     return out
 
 

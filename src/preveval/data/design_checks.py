@@ -13,8 +13,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from preveval.data.periods import parse_period
 from preveval.errors import Issue
-from preveval.spec.analyses import DidAnalysis, ItsAnalysis, Seasonality
+from preveval.spec.analyses import DidAnalysis, ItsAnalysis, Seasonality, SynthAnalysis
 from preveval.spec.loader import Positioned
 from preveval.spec.models import EvaluationSpec
 
@@ -208,6 +209,97 @@ def check_did(spec: EvaluationSpec, frame: pd.DataFrame, pos: Positioned, k: int
     return out
 
 
+def _window_means(frame: pd.DataFrame, names: pd.Series, column: str, lo: int, hi: int) -> pd.Series:
+    t = frame["t"].to_numpy()
+    rows = (t >= lo) & (t <= hi)
+    return pd.Series(frame.loc[rows, column].to_numpy(dtype=float)).groupby(names[rows].to_numpy()).mean()
+
+
+def check_synth(spec: EvaluationSpec, frame: pd.DataFrame, pos: Positioned, k: int, a: SynthAnalysis) -> list[Issue]:
+    """Treated and donor units that exist and cover every period; predictors every unit can form.
+
+    Every unit of the comparison needs the outcome (and the exposure) in every period: the
+    weights are fitted on the whole pre-period path and the gap is read off every
+    post-period. A predictor needs a value in its window for every unit and must vary across
+    the donors of every pool (the main fit and each placebo re-fit), or ``Synth``'s problem is
+    not defined. The sdid placebo standard error needs more donors than treated units.
+    """
+    out: list[Issue] = []
+    unit = spec.data.unit
+    if unit is None:
+        return out  # refused by the design rules
+    base = ("analyses", k)
+    names = frame[unit].astype(str)
+    present = set(names)
+    treated = a.treated_units
+    hint = f"units in the data: {', '.join(sorted(present)[:10])}"
+    for j, u in enumerate(treated):
+        if u not in present:
+            loc = (*base, "treated") if isinstance(a.treated, str) else (*base, "treated", j)
+            out.append(pos.issue(loc, f"unit '{u}' is not in the data column '{unit}'", hint))
+    for j, u in enumerate(a.donors or ()):
+        if u not in present:
+            out.append(pos.issue((*base, "donors", j), f"unit '{u}' is not in the data column '{unit}'", hint))
+    if out:
+        return out
+    donors = list(a.donors) if a.donors is not None else sorted(present - set(treated))
+    if len(donors) < 3:
+        out.append(pos.issue((*base, "donors") if a.donors is not None else base, f"a synthetic control needs at least "
+                             f"three donor units (two to mix, and one more for each placebo re-fit), and only "
+                             f"{len(donors)} remain", "add units that did not run the initiative"))
+        return out
+    if a.estimator == "sdid" and len(donors) <= len(treated):
+        out.append(pos.issue((*base, "donors") if a.donors is not None else base, f"the sdid standard error needs more "
+                             f"donors ({len(donors)}) than treated units ({len(treated)})", "add donor units"))
+    chosen = [*treated, *donors]
+    rows = names.isin(chosen).to_numpy()
+    t = frame["t"].to_numpy()
+    all_t = np.unique(t[rows])
+    column = spec.indicator(a.indicator).column
+    needed = [column] + ([a.offset] if a.offset else [])
+    for col in needed:
+        ok = rows & np.isfinite(frame[col].to_numpy(dtype=float))
+        per_unit = pd.Series(t[ok]).groupby(names[ok].to_numpy()).nunique().reindex(chosen, fill_value=0)
+        short = [(str(u), int(len(all_t) - n)) for u, n in per_unit.items() if n < len(all_t)]
+        if short:
+            u, n = short[0]
+            more = f" (and {len(short) - 1} more units)" if len(short) > 1 else ""
+            out.append(pos.issue(base, f"unit '{u}' has no value of '{col}' in {n} of the {len(all_t)} periods{more}: "
+                                 "a synthetic control needs every unit in every period",
+                                 "fill the gaps (0 for a period with no events), or leave the unit out with donors: "
+                                 "[...]"))
+    if out or a.predictors is None or a.estimator != "abadie":
+        return out
+    freq = spec.data.frequency
+    sub = frame.loc[rows]
+    sub_names = names[rows]
+    for j, pred in enumerate(a.predictors):
+        p_lo, p_hi = parse_period(pred.from_, freq), parse_period(pred.to, freq)
+        if p_lo is None or p_hi is None:
+            continue  # reported by the window checks
+        col = pred.column
+        if a.offset and col == column:
+            values = sub[col].to_numpy(dtype=float) / sub[a.offset].to_numpy(dtype=float)
+            sub = sub.assign(__rate__=values)
+            col = "__rate__"
+        means = _window_means(sub, sub_names, col, p_lo.ordinal, p_hi.ordinal).reindex(chosen)
+        empty = [u for u in chosen if not np.isfinite(means.get(u, np.nan))]
+        loc = (*base, "predictors", j)
+        if empty:
+            out.append(pos.issue(loc, f"predictor '{pred.column}' has no value from {pred.from_} to {pred.to} for "
+                                 f"unit '{empty[0]}'" + (f" (and {len(empty) - 1} more)" if len(empty) > 1 else ""),
+                                 "choose a window with data for every unit"))
+            continue
+        d = means.reindex(donors).to_numpy(dtype=float)
+        pools = [("the donors", d)] + [(f"the donors other than '{donors[i]}'", np.delete(d, i)) for i in range(len(d))]
+        flat = next((what for what, v in pools if np.ptp(v) == 0), None)
+        if flat is not None:
+            out.append(pos.issue(loc, f"predictor '{pred.column}' ({pred.from_} to {pred.to}) takes the same value in "
+                                 f"all of {flat}, so it cannot tell them apart (the placebo re-fits use each such "
+                                 "pool)", "remove the predictor or choose another window"))
+    return out
+
+
 def check_designs(frame: pd.DataFrame, spec: EvaluationSpec, pos: Positioned) -> list[Issue]:
     """Every design check of every analysis (errors and warnings)."""
     unit = spec.data.unit
@@ -220,6 +312,8 @@ def check_designs(frame: pd.DataFrame, spec: EvaluationSpec, pos: Positioned) ->
     for k, a in enumerate(spec.analyses):
         if isinstance(a, ItsAnalysis):
             out += check_its(spec, frame, pos, k, a, treated)
+        elif isinstance(a, SynthAnalysis):
+            out += check_synth(spec, frame, pos, k, a)
         else:
             out += check_did(spec, frame, pos, k, a)
     return out

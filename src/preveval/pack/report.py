@@ -38,6 +38,10 @@ def analysis_section(result: Any, spec: Any, analysis: Any) -> Section:
         from preveval.pack.its_section import its_section
 
         sec = its_section(result, indicator, analysis, verdict)
+    elif analysis.method == "synthetic_control":
+        from preveval.pack.synth_section import synth_section
+
+        sec = synth_section(result, indicator, analysis, verdict)
     else:
         from preveval.pack.did_section import did_section
 
@@ -85,11 +89,16 @@ def _pretrend(result: Any, analysis: Any) -> tuple[str, float | None, str, str]:
     """(verdict, p-value, scale, what was tested) of an analysis' check of the pre-period."""
     pt = getattr(result, "pretrend_test", None)
     if pt is None:
-        pt = next((d for d in getattr(result, "diagnostics", ()) if d.name == "pre_period_trend_break"), None)
+        pt = next((d for d in getattr(result, "diagnostics", ())
+                   if d.name in ("pre_period_trend_break", "placebo_in_time")), None)
     if pt is None or pt.status == "not_applicable":
         return "not tested", None, "", ""
     scale = "log" if result.scale == "log" else "additive"
-    if analysis.method == "its":
+    if pt.status == "inconclusive":
+        return "cannot tell", pt.p_value, scale, "a fake start date before the real one (too few donors to test)"
+    if analysis.method == "synthetic_control":
+        what = "a fake start date before the real one, against the donors' placebos"
+    elif analysis.method == "its":
         what = "placebo start dates before the real one"
     elif getattr(analysis, "design", "") == "staggered":
         what = (f"the average of the pre-period group-time effects against {analysis.control.replace('_', '-')} "
@@ -139,7 +148,8 @@ def agreement_sections(result: EvaluationResult) -> list[Section]:
         for a in mine:
             r = result.analyses[a.id]
             e = r.effect
-            design = a.method if a.method == "its" else f"did ({a.design})"
+            design = (a.method if a.method == "its" else a.design_name() if a.method == "synthetic_control"
+                      else f"did ({a.design})")
             good = (e.estimate < 0) == (ind.desired == "decrease")
             verdict = verdict_of(r, spec, a)
             pre, pre_p, pre_scale, pre_what = _pretrend(r, a)
@@ -162,7 +172,9 @@ def agreement_sections(result: EvaluationResult) -> list[Section]:
         sec.paragraphs.append(
             "Each design answers a slightly different question, so some disagreement is expected. An interrupted "
             "time series compares each period with the trend before the start; a difference-in-differences "
-            "compares areas that had the initiative with areas that did not, over the same time.")
+            "compares areas that had the initiative with areas that did not, over the same time"
+            + ("; a synthetic control compares the area with a weighted mix of areas chosen to match it before the "
+               "start" if any(a.method == "synthetic_control" for a in mine) else "") + ".")
         pre_text = _disagreement(rows)
         if pre_text:
             sec.paragraphs.append(pre_text)

@@ -8,7 +8,17 @@ from pydantic import ConfigDict, Field, field_validator, model_validator
 
 from preveval.spec.base import Column, Ident, Model, PeriodText, period_text, unit_names
 
-__all__ = ["Analysis", "AnalysisBase", "DidAnalysis", "Finite", "ItsAnalysis", "ItsComparison", "Seasonality"]
+__all__ = [
+    "Analysis",
+    "AnalysisBase",
+    "DidAnalysis",
+    "Finite",
+    "ItsAnalysis",
+    "ItsComparison",
+    "Seasonality",
+    "SynthAnalysis",
+    "SynthPredictor",
+]
 
 
 class Seasonality(Model):
@@ -265,4 +275,81 @@ class DidAnalysis(AnalysisBase):
         return self
 
 
-Analysis = Annotated[ItsAnalysis | DidAnalysis, Field(discriminator="method")]
+class SynthPredictor(Model):
+    """A predictor of a synthetic control: the mean of a column over a window, blanks skipped."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+    column: Column
+    from_: PeriodText = Field(alias="from", description="First period of the window")
+    to: PeriodText = Field(description="Last period of the window")
+
+    _v_from = field_validator("from_", "to", mode="before")(period_text)
+
+
+class SynthAnalysis(AnalysisBase):
+    """Synthetic control: the treated unit against a weighted mix of the units that did not run it."""
+
+    method: Literal["synthetic_control"] = Field(description="synthetic_control: one treated unit, weighted donors")
+    treated: str | tuple[str, ...] = Field(
+        description="The unit (data.unit) that ran the initiative; sdid also takes a list of units")
+    intervention: PeriodText = Field(description="First period in which the initiative is active")
+    estimator: Literal["abadie", "sdid"] = Field(
+        "abadie", description="abadie (Abadie, Diamond & Hainmueller 2010) or sdid (synthetic difference-in-differences, "
+        "Arkhangelsky et al. 2021)")
+    donors: tuple[str, ...] | None = Field(None, description="Units the synthetic comparison may use (default: all others)")
+    predictors: tuple[SynthPredictor, ...] | None = Field(
+        None, description="abadie: predictors as means of a column over a window (default: the outcome in every "
+        "pre-period)")
+    fit_from: PeriodText | None = Field(None, description="abadie: first pre-period whose outcome the weights fit")
+    fit_to: PeriodText | None = Field(None, description="abadie: last pre-period whose outcome the weights fit")
+    offset: Column | None = Field(
+        None, description="Exposure (e.g. households): the outcome becomes a rate per rate_per of it, and prevented "
+        "events are counted back from the rates")
+    rate_per: float = Field(100_000.0, gt=0, description="With an offset, rates are per this many of the exposure")
+    placebo_date: PeriodText | None = Field(
+        None, description="The fake intervention of the placebo-in-time check (default: halfway through the "
+        "pre-period)")
+    robustness: bool = Field(True, description="Placebo in time and leave-one-donor-out re-fits")
+    reps: int = Field(200, ge=50, le=10_000, description="sdid: placebo replications for the standard error")
+    seed: int = Field(12345, ge=0, description="sdid: seed of the placebo replications")
+
+    _v_int = field_validator("intervention", "fit_from", "fit_to", "placebo_date", mode="before")(period_text)
+
+    @field_validator("treated", mode="before")
+    @classmethod
+    def _v_treated(cls, v: object) -> object:
+        if isinstance(v, list | tuple):
+            return unit_names(v)
+        return str(v) if isinstance(v, int) and not isinstance(v, bool) else v
+
+    _v_donors = field_validator("donors", mode="before")(unit_names)
+
+    @model_validator(mode="after")
+    def _check(self) -> SynthAnalysis:
+        treated = self.treated_units
+        if not treated or any(not u for u in treated):
+            raise ValueError("'treated' needs the name of the unit that ran the initiative")
+        if len(set(treated)) < len(treated):
+            raise ValueError("a unit is listed twice in 'treated'")
+        if self.donors is not None:
+            both = [u for u in treated if u in self.donors]
+            if both:
+                raise ValueError(f"the treated unit '{both[0]}' cannot also be a donor")
+            if not self.donors:
+                raise ValueError("'donors' is empty")
+            if len(set(self.donors)) < len(self.donors):
+                raise ValueError("a unit is listed twice in 'donors'")
+        return self
+
+    @property
+    def treated_units(self) -> tuple[str, ...]:
+        """The treated unit(s) as a tuple."""
+        return (self.treated,) if isinstance(self.treated, str) else tuple(self.treated)
+
+    def design_name(self) -> str:
+        """The design in words."""
+        return "synthetic control" if self.estimator == "abadie" else "synthetic difference-in-differences"
+
+
+Analysis = Annotated[ItsAnalysis | DidAnalysis | SynthAnalysis, Field(discriminator="method")]

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from preveval.errors import Issue
-from preveval.spec.analyses import DidAnalysis, ItsAnalysis
+from preveval.spec.analyses import DidAnalysis, ItsAnalysis, SynthAnalysis
 from preveval.spec.loader import Loc, Positioned
 from preveval.spec.models import EvaluationSpec
 
@@ -48,10 +48,23 @@ DID_CONDITIONAL: dict[str, tuple[Callable[[DidAnalysis], bool], str]] = {
     "cluster": (lambda a: a.inference in ("cluster", "wild_bootstrap", "randomization"),
                 "cluster-based inference (cluster, wild_bootstrap or randomization)"),
 }
+SYNTH_CONDITIONAL: dict[str, tuple[Callable[[SynthAnalysis], bool], str]] = {
+    "predictors": (lambda a: a.estimator == "abadie", "estimator: abadie"),
+    "fit_from": (lambda a: a.estimator == "abadie", "estimator: abadie"),
+    "fit_to": (lambda a: a.estimator == "abadie", "estimator: abadie"),
+    "reps": (lambda a: a.estimator == "sdid" and len(a.treated_units) == 1,
+             "estimator: sdid with one treated unit (the placebo standard error)"),
+    "seed": (lambda a: a.estimator == "sdid" and len(a.treated_units) == 1,
+             "estimator: sdid with one treated unit (the placebo standard error)"),
+    "rate_per": (lambda a: a.offset is not None, "an offset"),
+    "placebo_date": (lambda a: a.robustness, "robustness: true"),
+}
 
 
-def effect_scale(a: ItsAnalysis | DidAnalysis) -> str:
+def effect_scale(a: ItsAnalysis | DidAnalysis | SynthAnalysis) -> str:
     """``log`` or ``difference``: the scale the analysis reports its effect on."""
+    if isinstance(a, SynthAnalysis):
+        return "difference"
     if isinstance(a, ItsAnalysis):
         return "log" if a.family != "gaussian" or a.transform == "log" else "difference"
     return "log" if a.family == "poisson" else "difference"
@@ -68,7 +81,8 @@ def rule_ignored_options(spec: EvaluationSpec, pos: Positioned) -> list[Issue]:
     out: list[Issue] = []
     counts = {i.id for i in spec.indicators if i.kind == "count"}
     for k, a in enumerate(spec.analyses):
-        table: dict = ITS_CONDITIONAL if isinstance(a, ItsAnalysis) else DID_CONDITIONAL
+        table: dict = (ITS_CONDITIONAL if isinstance(a, ItsAnalysis) else
+                       SYNTH_CONDITIONAL if isinstance(a, SynthAnalysis) else DID_CONDITIONAL)
         for name in sorted(a.model_fields_set):
             rule = table.get(name)
             if rule is not None and not rule[0](a):  # type: ignore[operator]
@@ -207,6 +221,26 @@ def rule_plausible_effects(spec: EvaluationSpec, pos: Positioned) -> list[Issue]
     return out
 
 
+def rule_synth(spec: EvaluationSpec, pos: Positioned) -> list[Issue]:
+    """A synthetic control needs panel data; the abadie estimator takes one treated unit."""
+    out: list[Issue] = []
+    for k, a in enumerate(spec.analyses):
+        if not isinstance(a, SynthAnalysis):
+            continue
+        if spec.data.unit is None:
+            out.append(pos.issue(("analyses", k, "method"), "a synthetic control needs panel data: the areas "
+                                 "(data.unit) it builds the comparison from", "set data.unit to the column naming "
+                                 "the areas"))
+        if a.estimator == "abadie" and len(a.treated_units) > 1:
+            out.append(pos.issue(("analyses", k, "treated"), f"estimator: abadie builds a synthetic comparison for "
+                                 f"one treated unit, not {len(a.treated_units)}",
+                                 "use estimator: sdid for several treated units, or one analysis per unit"))
+        if a.predictors is not None and not a.predictors:
+            out.append(pos.issue(("analyses", k, "predictors"), "'predictors' is empty",
+                                 "remove it to use the outcome in every pre-period"))
+    return out
+
+
 def rule_economics_primary(spec: EvaluationSpec, pos: Positioned) -> list[Issue]:
     """The costs are set against the analysis the bottom line rests on."""
     eco = spec.economics
@@ -225,5 +259,6 @@ DESIGN_RULES = (
     rule_its_units,
     rule_seasonality_frequency,
     rule_plausible_effects,
+    rule_synth,
     rule_economics_primary,
 )

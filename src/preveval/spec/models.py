@@ -18,6 +18,8 @@ from preveval.spec.analyses import (
     ItsAnalysis,
     ItsComparison,
     Seasonality,
+    SynthAnalysis,
+    SynthPredictor,
 )
 from preveval.spec.base import Column, FilePath, Ident, Model, Probability, Slug
 
@@ -41,6 +43,8 @@ __all__ = [
     "Partner",
     "RivalExplanation",
     "Seasonality",
+    "SynthAnalysis",
+    "SynthPredictor",
     "UnitValue",
 ]
 

@@ -320,7 +320,7 @@ def translate(err: ValidationError, pos: Positioned) -> list[Issue]:
                           suggest(tag, options)))
             continue
         if etype == "union_tag_not_found":
-            add(pos.issue(loc, "'method' is required (its or did)"))
+            add(pos.issue(loc, "'method' is required (its, did or synthetic_control)"))
             continue
         msg, hint = _message(e)
         add(pos.issue(loc, msg, hint, key=where.key))

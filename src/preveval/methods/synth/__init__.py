@@ -9,10 +9,26 @@ Modules:
   Arkhangelsky et al. (2021) and their placebo, jackknife and bootstrap standard errors
   (``synthdid`` semantics);
 * :mod:`.placebo` - placebo-in-space, placebo-in-time, leave-one-out and the
-  test-inversion interval for any fitter.
+  test-inversion interval for any fitter;
+* :mod:`.panel`, :mod:`.fit`, :mod:`.prevented`, :mod:`.cautions` - an analysis of the
+  evaluation file (``method: synthetic_control``): its panel, the fit with its inference
+  and re-fits, prevented events and the plain-English warnings.
+
+The family's entry point is :func:`fit_synthetic_control`; its result type is
+:class:`~preveval.results.synth.SynthResult`.
 """
 
-from .abadie import AbadieFit, OptimStart, PredictorBalance, fit_abadie, standardise_predictors
+from preveval.results.synth import SynthResult
+
+from .abadie import (
+    AbadieFit,
+    OptimStart,
+    PredictorBalance,
+    fit_abadie,
+    fit_outcome_path,
+    standardise_predictors,
+)
+from .fit import fit_synthetic_control
 from .placebo import (
     Fitter,
     LeaveOneOut,
@@ -45,11 +61,14 @@ __all__ = [
     "SdidOptions",
     "SdidStdError",
     "SimplexSolution",
+    "SynthResult",
     "SynthMatrices",
     "abadie_fitter",
     "did_estimate",
     "fit_abadie",
+    "fit_outcome_path",
     "fit_sdid",
+    "fit_synthetic_control",
     "leave_one_out",
     "outcome_lag_predictors",
     "placebo_estimates",

@@ -59,7 +59,7 @@ import numpy as np
 from ...errors import EstimationError
 from .simplex import simplex_least_squares, simplex_weights_fast
 
-__all__ = ["AbadieFit", "OptimStart", "PredictorBalance", "fit_abadie", "standardise_predictors"]
+__all__ = ["AbadieFit", "OptimStart", "PredictorBalance", "fit_abadie", "fit_outcome_path", "standardise_predictors"]
 
 VOption = Literal["optimize", "identity"]
 XATOL = 1e-6  # Nelder-Mead simplex size on p (normalised to sum one at every restart)
@@ -364,6 +364,58 @@ def fit_abadie(
         weights=w, v=vv, donor_names=donors, predictor_names=names, balance=balance,
         loss_v=loss_v, loss_w=loss_w, rmspe_pre=float(np.sqrt(loss_v)), v_method=method,
         converged=converged, starts=tuple(starts), scale=sd,
+    )
+
+
+def fit_outcome_path(
+    z_treated,
+    z_donors,
+    *,
+    predictor_names: tuple[str, ...] | list[str] | None = None,
+    donor_names: tuple[str, ...] | list[str] | None = None,
+) -> AbadieFit:
+    r"""The synthetic control whose predictors are the outcome in every fit period, solved exactly.
+
+    With :math:`X = Z` (one predictor per fit period, the default specification) the nested
+    problem has a closed-form outer solution. The outer loss
+    :math:`\tfrac{1}{T_f}\lVert Z_1 - Z_0 W\rVert^2` can never fall below its minimum over
+    the simplex, and :math:`V \propto \operatorname{diag}(s_k^2)` (:math:`s_k` the
+    standard deviations the predictors are divided by) makes the inner objective
+    :math:`\sum_k v_k (x_{1k} - x_{0k}W)^2 / s_k^2` proportional to that same loss, so its
+    minimiser attains it: :math:`W^\ast = \arg\min_{W \in \Delta^J}\lVert Z_1 - Z_0 W\rVert^2`
+    (exact active-set least squares) is the global optimum a numerical nested search can
+    only approach (Kaul, Kloessner, Pfeifer & Schieler 2022, sec. 2). Periods with the same
+    outcome in every unit carry no information and get :math:`v_k = 0`; no predictor is
+    refused for not varying. ``v_method`` is ``"outcome_path"``.
+    """
+    z1 = np.asarray(z_treated, dtype=float).ravel()
+    z0 = np.asarray(z_donors, dtype=float)
+    if z0.ndim == 1:
+        z0 = z0[None, :]
+    k = z1.shape[0]
+    names = tuple(predictor_names) if predictor_names is not None else tuple(f"x{i + 1}" for i in range(k))
+    J = z0.shape[1]
+    donors = tuple(donor_names) if donor_names is not None else tuple(f"donor{j + 1}" for j in range(J))
+    if k == 0 or z0.shape[0] != k:
+        raise EstimationError(f"synthetic control: {k} treated fit periods but donors have shape {z0.shape}")
+    if J < 2:
+        raise EstimationError("synthetic control: at least two donors are needed")
+    if not (np.all(np.isfinite(z1)) and np.all(np.isfinite(z0))):
+        raise EstimationError("synthetic control: the outcome is missing in a fit period")
+    if len(names) != k or len(donors) != J:
+        raise EstimationError("synthetic control: names do not match the predictor or donor count")
+    w = simplex_least_squares(z0, z1).weights
+    r = z1 - z0 @ w
+    loss_v = float(r @ r) / k
+    sd = np.column_stack([z0, z1]).std(axis=1, ddof=1)
+    vv = sd**2 / np.sum(sd**2) if np.sum(sd**2) > 0 else np.full(k, 1.0 / k)
+    balance = PredictorBalance(names, z1.copy(), z0 @ w, z0.mean(axis=1))
+    safe = np.where(sd > 0, sd, 1.0)
+    loss_w = float(np.sum(vv * (r / safe) ** 2))
+    return AbadieFit(
+        weights=w, v=vv, donor_names=donors, predictor_names=names, balance=balance,
+        loss_v=loss_v, loss_w=loss_w, rmspe_pre=float(np.sqrt(loss_v)), v_method="outcome_path",
+        converged=True, starts=(), scale=sd,
     )
 
 

@@ -30,7 +30,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ...errors import EstimationError
-from .abadie import fit_abadie
+from .abadie import fit_abadie, fit_outcome_path
 from .sdid import Estimator, fit_sdid
 
 __all__ = [
@@ -324,7 +324,11 @@ def abadie_fitter(y, *, predictors=None, v="optimize", fit_periods: Sequence[int
     default the predictors are the outcome in each fit period. The fit periods are
     ``fit_periods`` (columns) restricted to ``< t0``, default every column ``< t0``; for a
     placebo in time give default predictors or ones measured before the fake date.
+    ``v="outcome_path"`` (default predictors only) solves the outcome-path specification
+    exactly (:func:`~.abadie.fit_outcome_path`).
     """
+    if v == "outcome_path" and predictors is not None:
+        raise EstimationError("placebo: v='outcome_path' is for the default predictors (the outcome path)")
     y = np.asarray(y, dtype=float)
     x = None if predictors is None else np.asarray(predictors, dtype=float)
 
@@ -333,6 +337,8 @@ def abadie_fitter(y, *, predictors=None, v="optimize", fit_periods: Sequence[int
         if cols.size == 0:
             raise EstimationError(f"placebo: no fit period before column {t0}")
         z1, z0 = y[target, cols], y[pool][:, cols].T
+        if v == "outcome_path":
+            return y[pool, :t_end].T @ fit_outcome_path(z1, z0).weights
         x1, x0 = (z1, z0) if x is None else (x[:, target], x[:, pool])
         res = fit_abadie(x1, x0, z1, z0, v=v)
         return y[pool, :t_end].T @ res.weights
