@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
 from pathlib import Path
 
 import pandas as pd
@@ -14,16 +13,10 @@ from typer.testing import CliRunner
 
 import preveval as pv
 from preveval.cli import app
-from support import ROOT, SHARED, SPEC, series_frame
+from support import ROOT, SPEC, check_pack, series_frame
 
 runner = CliRunner()
-CHECK_PACK = SHARED / "tools" / "check-pack"
 WORKED = sorted(p.parent for p in (ROOT / "evaluations").glob("*/evaluation.yaml"))
-
-
-def check_pack(pack: Path) -> None:
-    proc = subprocess.run([sys.executable, str(CHECK_PACK), str(pack)], capture_output=True, text=True)
-    assert proc.returncode == 0, proc.stdout + proc.stderr
 
 
 def test_console_script_runs_and_writes_a_pack(evaluation_dir: Path) -> None:

@@ -136,6 +136,8 @@ def sms_level(result: Any, analysis: Any = None, indicators: Mapping[str, str] |
             "an interrupted time series without a comparison series: the trend before the start "
             "is modelled, but nothing controls for another change at the same time",
         )
+    if method == "synthetic_control":
+        return _synth_level(aid, result, analysis, indicators)
     if method == "its" or method in _COMPARISON_METHODS:
         if method == "did":
             what = DID_DESIGN_WORDS.get(str(design), "a difference-in-differences")
@@ -165,6 +167,29 @@ def sms_level(result: Any, analysis: Any = None, indicators: Mapping[str, str] |
     if method in _CROSS_SECTION:
         return SmsAnalysisLevel(aid, method, 1, "a comparison at one point in time")
     return SmsAnalysisLevel(aid, method, None, f"method '{method}' is not rated")
+
+
+def _synth_level(aid: str, result: Any, analysis: Any, indicators: Mapping[str, str] | None) -> SmsAnalysisLevel:
+    """Level 3: treated and weighted comparison areas before and after; cautions from the fit's checks."""
+    sdid = getattr(result, "estimator", "abadie") == "sdid"
+    reason = ("a synthetic " + ("difference-in-differences" if sdid else "control") + " compares the area that ran "
+              "the initiative with a weighted mix of areas that did not, before and after the start, the weights "
+              "chosen to match it before the start")
+    name = _name(aid, analysis, indicators)
+    cautions = []
+    pit = next((d for d in getattr(result, "diagnostics", ()) if d.name == "placebo_in_time"), None)
+    if pit is not None and pit.status == "pass":
+        reason += "; a fake earlier start found no effect, which supports the comparison but cannot prove it"
+    elif pit is not None and pit.status == "fail":
+        cautions.append(f"{name}: a fake earlier start already shows an 'effect', so the synthetic comparison may "
+                        "not be a fair counterfactual")
+    if any("fits" in w and "poorly before the start" in w for w in getattr(result, "warnings", ())):
+        cautions.append(f"{name}: the synthetic comparison fits poorly before the start")
+    donors = getattr(result, "n_donors", None)
+    if isinstance(donors, int) and donors + 1 < 20 and getattr(result.effect, "interval_method", "") == \
+            "placebo_test_inversion":
+        cautions.append(f"{name}: only {donors} donor areas, so the placebo test cannot reach the 5% level")
+    return SmsAnalysisLevel(aid, "synthetic_control", 3, reason, tuple(cautions))
 
 
 def rate_design(results: Sequence[Any], analyses: Sequence[Any] = (),

@@ -25,7 +25,9 @@ asymmetric bootstrap or log-scale intervals keep their own arms), so that
 and inconclusive otherwise. The **power** is :math:`P(\text{supported})` at
 :math:`\mu = \delta_+`, :math:`\Phi(\delta_+/s_0 - z_{0.975})`: the chance this analysis,
 with its data and its inference, finds an effect of the plausible size. A wide bootstrap or
-randomization interval gives a low power; an interval with an infinite end gives power 0.
+randomization interval gives a low power; an interval with an infinite end gives power 0, and
+so does a placebo test that cannot reach the 5% level (a synthetic control with fewer than 19
+donors: the verdict is inconclusive, with no interval).
 
 Evidence. With :math:`\mu_T` (the claim true) and :math:`\mu_F` (false) fixed by
 ``p_if_true`` (default: the power) and ``p_if_false`` (default: the test's size in one
@@ -152,10 +154,16 @@ def analysis_verdict(result: AnalysisResult, desired: Direction, plausible: floa
     """The verdict of ``result`` against the plausible effect (None without an interval)."""
     eff = result.effect
     m = interval_model(eff, desired)
-    if m is None:
-        return None
     d = -1.0 if desired == "decrease" else 1.0
     delta = abs(plausible)
+    floor = getattr(result, "min_p_value", None)
+    if m is None and isinstance(floor, float) and floor > ALPHA and eff.interval_method == "placebo_test_inversion":
+        donors = getattr(result, "n_donors", 0)
+        return AnalysisVerdict("inconclusive", d * delta, 0.0,
+                               f"with {donors} donor areas the placebo p-value cannot be below {floor:.2g}, so no test "
+                               "at the 5% level (and no 95% interval) is possible: the data cannot tell (power 0%)")
+    if m is None:
+        return None
     lo, hi = m.estimate - m.w_no_effect, m.estimate + m.w_plausible
     power = outcome_probabilities(m, delta, delta)["supported"]
     verdict: Verdict

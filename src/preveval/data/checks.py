@@ -36,7 +36,7 @@ class ColumnRef:
 
     loc: Loc
     column: str
-    role: str  # time | unit | count | numeric | offset | binary | period | label
+    role: str  # time | unit | count | numeric | predictor (numeric, blanks allowed) | offset | binary | period | label
 
 
 def referenced_columns(spec: EvaluationSpec) -> Iterator[ColumnRef]:
@@ -73,7 +73,7 @@ def referenced_columns(spec: EvaluationSpec) -> Iterator[ColumnRef]:
             if a.offset:
                 yield ColumnRef((*base, "offset"), a.offset, "offset")
             for j, pred in enumerate(a.predictors or ()):
-                yield ColumnRef((*base, "predictors", j, "column"), pred.column, "numeric")
+                yield ColumnRef((*base, "predictors", j, "column"), pred.column, "predictor")
 
 
 def _capped(issues: list[Issue], total: int, what: str, file: str) -> list[Issue]:
@@ -108,11 +108,14 @@ def check_periods(ds: Dataset, frame: pd.DataFrame, time: str, freq: str) -> tup
     return periods, _capped(issues, len(bad), "unreadable periods", ds.file)
 
 
-def check_numeric(ds: Dataset, frame: pd.DataFrame, column: str) -> tuple[pd.Series, list[Issue]]:
-    """A column holds numbers in every row (no text, no missing values)."""
+def check_numeric(ds: Dataset, frame: pd.DataFrame, column: str,
+                  blanks: bool = False) -> tuple[pd.Series, list[Issue]]:
+    """A column holds numbers in every row (no text; no missing values unless ``blanks``)."""
     raw = frame[column]
     values = pd.to_numeric(raw, errors="coerce").astype(float)
     bad = np.flatnonzero(values.isna().to_numpy() | ~np.isfinite(values.to_numpy(dtype=float, na_value=np.nan)))
+    if blanks:
+        bad = np.array([i for i in bad if not (raw.iloc[i] != raw.iloc[i] or raw.iloc[i] is None)], dtype=int)
     issues = []
     for i in bad[:MAX_CELL_ERRORS]:
         v = raw.iloc[i]
@@ -347,7 +350,7 @@ def check_dataset(ds: Dataset, spec: EvaluationSpec, pos: Positioned) -> tuple[p
             issues += errs
             frame[r.column] = ordinals
             continue
-        values, errs = check_numeric(ds, frame, r.column)
+        values, errs = check_numeric(ds, frame, r.column, blanks=r.role == "predictor")
         issues += errs
         if r.role == "count":
             issues += check_counts(ds, values, r.column)

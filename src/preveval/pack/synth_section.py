@@ -28,7 +28,7 @@ from preveval.pack.wording import (
     verdict_tail,
 )
 from preveval.results.base import coefficient_table
-from preveval.results.synth import SynthResult
+from preveval.results.synth import NOISE_MARGIN, SynthResult
 from preveval.spec.models import Indicator, SynthAnalysis
 
 __all__ = ["headline", "plot_gaps", "plot_synthetic", "plot_weights", "synth_section"]
@@ -96,9 +96,14 @@ def _paragraphs(result: SynthResult, indicator: Indicator, spec: SynthAnalysis) 
            else ""),
     ]
     if result.rmspe_pre is not None:
+        noise = result.pre_noise
+        vs = ""
+        if noise is not None and math.isfinite(noise) and noise > 0:
+            vs = (f", {'about the size of' if result.rmspe_pre <= NOISE_MARGIN * noise else 'more than'} the "
+                  f"period-to-period noise of {who}'s own series ({num(noise)})")
         out.append(f"Before the start the synthetic comparison missed {who} by {num(result.rmspe_pre)} {unit} on "
-                   f"average (root mean squared error); after the start the gap averaged "
-                   f"{'+' if result.effect.estimate > 0 else '-'}{num(result.effect.estimate)} {unit}.")
+                   f"average (root mean squared error){vs}; after the start the gap averaged "
+                   f"{_signed(result.effect.estimate)} {unit}.")
     if result.p_value is not None and result.min_p_value is not None:
         out.append(f"To judge whether chance could explain the gap, the same method was applied to each donor as if "
                    f"it had run the initiative (placebo tests). The p-value is the share of all {result.n_donors + 1} "
@@ -125,8 +130,10 @@ def _paragraphs(result: SynthResult, indicator: Indicator, spec: SynthAnalysis) 
                    f"up to the real start (placebo p-value {fmt_p(pit.p_value)}): {verdict}.")
     if result.leave_one_out:
         vals = [x.estimate for x in result.leave_one_out]
-        out.append(f"Leaving out each donor with weight in turn gives estimates from {_signed(min(vals))} to "
-                   f"{_signed(max(vals))} {unit} (all donors: {_signed(e.estimate)}).")
+        spread = (f"from {_signed(min(vals))} to {_signed(max(vals))}" if num(min(vals)) != num(max(vals))
+                  or (min(vals) < 0) != (max(vals) < 0) else f"{_signed(min(vals))} each time")
+        out.append(f"Leaving out each donor with weight in turn gives estimates {spread} {unit} (all donors: "
+                   f"{_signed(e.estimate)}).")
     p = result.prevented
     if p is not None:
         n = indicator.unit_label or "events"
@@ -154,7 +161,7 @@ def _details(result: SynthResult, spec: SynthAnalysis) -> list[str]:
         d.append(f"Predictor importance V: {result.v_method}"
                  + (" (the outcome in every fit period; the nested problem solved exactly)"
                     if result.v_method == "outcome_path" else ""))
-    if result.attained_level is not None:
+    if result.attained_level is not None and result.effect.ci_low is not None:
         d.append(f"Placebo-test interval: level asked {result.interval_level:.0%}, level the permutation grid "
                  f"guarantees {result.attained_level:.1%}")
     for diag in result.diagnostics:

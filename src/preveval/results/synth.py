@@ -14,7 +14,10 @@ from typing import Any
 
 from preveval.results.base import AnalysisResult, Diagnostic, Estimate, Prevented, not_json
 
-__all__ = ["LeaveOneDonorOut", "PlaceboInTimeSummary", "SynthResult"]
+__all__ = ["NOISE_MARGIN", "LeaveOneDonorOut", "PlaceboInTimeSummary", "SynthResult"]
+
+#: A pre-period misfit up to this multiple of the treated series' own noise is chance, not bias.
+NOISE_MARGIN = 1.25
 
 
 @dataclass(frozen=True)
@@ -61,6 +64,8 @@ class SynthResult(AnalysisResult):
     rmspe_pre: float | None = None
     rmspe_post: float | None = None
     rmspe_ratio: float | None = None
+    #: Period-to-period noise of the treated series before the start, sd(diff)/sqrt(2).
+    pre_noise: float | None = None
     p_value: float | None = None
     min_p_value: float | None = None
     n_donors: int = 0

@@ -1,9 +1,13 @@
-"""Plain-English warnings about a synthetic-control fit: the checks a reader needs before trusting it.
+r"""Plain-English warnings about a synthetic-control fit: the checks a reader needs before trusting it.
 
 * **Poor pre-period fit**: the root mean squared gap before the start is more than
   :data:`POOR_FIT` of the treated unit's average outcome (Abadie, Diamond & Hainmueller
-  2015, sec. 4: the method should not be used when the fit is poor); for small counts the
-  chance variation of a Poisson count, about the square root of its mean, is said.
+  2015, sec. 4: the method should not be used when the fit is poor) *and* more than
+  :data:`NOISE_MARGIN` times the period-to-period noise of the treated series itself,
+  :math:`\hat\sigma = \mathrm{sd}(\Delta y_{1t}) / \sqrt 2` over the pre-period (the noise
+  level of white noise; ``synthdid`` scales its penalties by the same kind of estimate). A
+  misfit no larger than the series' own noise is chance no comparison can follow, not bias;
+  the report says so instead of warning.
 * **Outside the donors' range** (``abadie``): the treated unit's outcome before the start is
   above every donor's (or below) in at least half the pre-periods, or on average: no
   weighted average of the donors can then match it (ADH 2015, sec. 4; ``sdid`` allows a
@@ -22,11 +26,11 @@ from typing import Any
 import numpy as np
 
 from preveval.methods.synth.panel import SynthPanel
-from preveval.results.synth import SynthResult
+from preveval.results.synth import NOISE_MARGIN, SynthResult
 
-__all__ = ["POOR_FIT", "synth_warnings"]
+__all__ = ["NOISE_MARGIN", "POOR_FIT", "noise_level", "synth_warnings", "unit_text"]
 
-#: Pre-period RMSPE above this share of the treated unit's mean outcome is a poor fit.
+#: Pre-period RMSPE above this share of the treated unit's mean outcome is a poor fit...
 POOR_FIT = 0.10
 #: A donor with more than this weight dominates the synthetic comparison.
 DOMINANT = 0.8
@@ -45,25 +49,25 @@ def unit_text(result: SynthResult, indicator: Any = None, period: str = "period"
     return f"{label} a {period}"
 
 
+def noise_level(panel: SynthPanel) -> float:
+    r""":math:`\mathrm{sd}(\Delta y) / \sqrt 2` of the treated (average) series before the start."""
+    pre = panel.treated_mean()[: panel.t0]
+    return float(np.std(np.diff(pre), ddof=1) / np.sqrt(2)) if pre.size > 2 else float("nan")
+
+
 def _fit_warning(result: SynthResult, panel: SynthPanel, gap: np.ndarray, units: str) -> str | None:
     pre = panel.treated_mean()[: panel.t0]
     level = float(np.mean(np.abs(pre)))
     rmspe = float(np.sqrt(np.mean(gap[: panel.t0] ** 2)))
-    if level <= 0 or rmspe <= POOR_FIT * level:
+    noise = noise_level(panel)
+    if level <= 0 or rmspe <= POOR_FIT * level or (np.isfinite(noise) and rmspe <= NOISE_MARGIN * noise):
         return None
     who = result.treated[0] if result.n_treated == 1 else "the treated areas"
-    text = (f"The synthetic comparison fits {who} poorly before the start: it misses by {_g(rmspe)} {units} on "
-            f"average (root mean squared error), {rmspe / level:.0%} of {who}'s average of {_g(level)}. "
-            "A poor fit before the start means the synthetic comparison may not show what would have happened "
-            "without the initiative afterwards.")
-    counts = panel.counts[: panel.n_treated, : panel.t0].sum(axis=0)
-    mean_count = float(np.mean(counts))
-    if mean_count < 100 and np.allclose(counts, np.round(counts)):
-        noise = np.sqrt(mean_count) / mean_count
-        text += (f" With about {mean_count:.0f} events a period, chance alone makes a count vary by about "
-                 f"{noise:.0%} from period to period, so much of the misfit may be noise that no comparison can "
-                 "follow: longer periods (quarters or years) or more areas give a clearer picture.")
-    return text
+    return (f"The synthetic comparison fits {who} poorly before the start: it misses by {_g(rmspe)} {units} on "
+            f"average (root mean squared error), {rmspe / level:.0%} of {who}'s average of {_g(level)} and more "
+            f"than the series' own period-to-period noise ({_g(noise)}). A poor fit before the start means the "
+            "synthetic comparison may not show what would have happened without the initiative afterwards: "
+            "look for donors more like it, other predictors, or estimator: sdid.")
 
 
 def _range_warning(result: SynthResult, panel: SynthPanel) -> str | None:

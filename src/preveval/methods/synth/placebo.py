@@ -317,7 +317,8 @@ def placebo_interval(result: PlaceboInSpace, level: float = 0.95) -> PlaceboInte
     return interval(gbar - h, gbar + h, True, False)
 
 
-def abadie_fitter(y, *, predictors=None, v="optimize", fit_periods: Sequence[int] | None = None) -> Fitter:
+def abadie_fitter(y, *, predictors=None, v="optimize", fit_periods: Sequence[int] | None = None,
+                  max_restarts: int = 2) -> Fitter:
     """A :data:`Fitter` running :func:`~.abadie.fit_abadie` on rows of ``y``.
 
     ``predictors`` is a ``(k, N)`` matrix (one column per row of ``y``) used as given; by
@@ -325,7 +326,9 @@ def abadie_fitter(y, *, predictors=None, v="optimize", fit_periods: Sequence[int
     ``fit_periods`` (columns) restricted to ``< t0``, default every column ``< t0``; for a
     placebo in time give default predictors or ones measured before the fake date.
     ``v="outcome_path"`` (default predictors only) solves the outcome-path specification
-    exactly (:func:`~.abadie.fit_outcome_path`).
+    exactly (:func:`~.abadie.fit_outcome_path`). ``max_restarts`` is passed to
+    :func:`~.abadie.fit_abadie` (fewer restarts are faster but may stop the re-fits at worse
+    local optima, which moves the placebo distribution).
     """
     if v == "outcome_path" and predictors is not None:
         raise EstimationError("placebo: v='outcome_path' is for the default predictors (the outcome path)")
@@ -340,7 +343,7 @@ def abadie_fitter(y, *, predictors=None, v="optimize", fit_periods: Sequence[int
         if v == "outcome_path":
             return y[pool, :t_end].T @ fit_outcome_path(z1, z0).weights
         x1, x0 = (z1, z0) if x is None else (x[:, target], x[:, pool])
-        res = fit_abadie(x1, x0, z1, z0, v=v)
+        res = fit_abadie(x1, x0, z1, z0, v=v, max_restarts=max_restarts)
         return y[pool, :t_end].T @ res.weights
 
     return fit

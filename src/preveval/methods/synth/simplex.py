@@ -161,6 +161,17 @@ def _polish(C: np.ndarray, w: np.ndarray) -> np.ndarray:
     return w
 
 
+def _fast_nnls(E: np.ndarray, f: np.ndarray, max_iter: int) -> np.ndarray | None:
+    """SciPy's compiled Lawson-Hanson NNLS (the same algorithm, about 30 times faster); None if it fails."""
+    from scipy.optimize import nnls
+
+    try:
+        u, _ = nnls(E, f, maxiter=max(max_iter, 3 * E.shape[1]))
+    except (RuntimeError, ValueError):
+        return None
+    return u if np.all(np.isfinite(u)) else None
+
+
 def _weights(C: np.ndarray, max_iter: int, warm_start) -> np.ndarray:
     """Simplex weights minimising ``||C w||`` through the NNLS reduction (no polish)."""
     J = C.shape[1]
@@ -170,8 +181,10 @@ def _weights(C: np.ndarray, max_iter: int, warm_start) -> np.ndarray:
     E = np.vstack([C, np.full((1, J), gamma)])
     f = np.zeros(C.shape[0] + 1)
     f[-1] = gamma
-    start = None if warm_start is None else np.asarray(warm_start, dtype=float) > 0
-    u, _ = _nnls(E, f, max_iter, start)
+    u = _fast_nnls(E, f, max_iter)
+    if u is None:
+        start = None if warm_start is None else np.asarray(warm_start, dtype=float) > 0
+        u, _ = _nnls(E, f, max_iter, start)
     total = float(u.sum())
     if not np.isfinite(total) or total <= 0:
         raise EstimationError("simplex_least_squares: the active-set solver found no solution")
