@@ -50,11 +50,11 @@ from preveval.methods.synth.placebo import (
     leave_one_out,
     placebo_in_space,
     placebo_interval,
-    sdid_fitter,
 )
 from preveval.methods.synth.predictors import synth_matrices
 from preveval.methods.synth.prevented import synth_prevented
 from preveval.methods.synth.sdid import fit_sdid
+from preveval.methods.synth.sdid_batch import SdidBatchFitter, leave_one_out_jobs, space_jobs
 from preveval.methods.synth.sdid_se import sdid_std_error
 from preveval.results.base import Baseline, Diagnostic, Estimate
 from preveval.results.synth import LeaveOneDonorOut, PlaceboInTimeSummary, SynthResult
@@ -63,6 +63,8 @@ from preveval.spec.analyses import SynthAnalysis
 __all__ = ["fit_synthetic_control"]
 
 LEVEL = 0.95
+#: Donors with more weight than this are left out in turn (leave-one-donor-out).
+LOO_THRESHOLD = 1e-3
 #: Nelder-Mead restarts of the abadie re-fits (placebos, leave-one-out): as many as the main fit,
 #: so each donor gets the same method as the treated unit (with none, the Basque placebo p-value
 #: moves from 5/17 to 4/17: the re-fits' local optima matter).
@@ -138,9 +140,8 @@ def _sdid(spec: SynthAnalysis, panel: SynthPanel) -> tuple[_Core, Any]:
     n_tr = panel.n_treated
     y = np.vstack([panel.y[n_tr:], panel.y[:n_tr]])  # controls first, as fit_sdid wants
     fit = fit_sdid(y, panel.t0, n_control=len(panel.donors))
-    eta = (n_tr * (y.shape[1] - panel.t0)) ** 0.25
     avg = panel.averaged()
-    fitter = sdid_fitter(avg, eta_omega=eta)
+    fitter = SdidBatchFitter(avg, n_treated=n_tr)
     synthetic = fit.counterfactual
     gap = panel.treated_mean() - synthetic
     return _Core(
@@ -169,6 +170,26 @@ def _sdid_inference(spec: SynthAnalysis, fit: Any) -> tuple[Estimate, tuple[Esti
         other = fit_sdid(fit.y, fit.t_pre, n_control=fit.n_control, estimator=estimator)
         rows.append(est(estimator, other)[0])
     return head, tuple(rows), note
+
+
+def _fake_start(spec: SynthAnalysis, panel: SynthPanel, freq: str) -> int:
+    """Column of the placebo-in-time start: ``placebo_date``, default halfway through the pre-period."""
+    if spec.placebo_date is not None:
+        return int(np.searchsorted(panel.t, ordinal(spec.placebo_date, freq)))
+    return panel.t0 // 2
+
+
+def _prepare_refits(spec: SynthAnalysis, panel: SynthPanel, core: _Core, freq: str) -> None:
+    """Batch every sdid re-fit the placebos and leave-one-out will ask for."""
+    assert isinstance(core.fitter, SdidBatchFitter)
+    n, T, t0 = core.matrix.shape[0], core.matrix.shape[1], panel.t0
+    jobs = space_jobs(n, t0, T) if panel.n_treated == 1 else []
+    fake = _fake_start(spec, panel, freq)
+    if spec.robustness and 2 <= fake <= t0 - 1:
+        jobs += space_jobs(n, fake, t0)
+    if spec.robustness and len(panel.donors) >= 3:
+        jobs += leave_one_out_jobs(n, t0, T, [1 + j for j, w in enumerate(core.weights) if w > LOO_THRESHOLD])
+    core.fitter.prepare(jobs)
 
 
 def _headline(spec: SynthAnalysis, panel: SynthPanel, sdid_fit: Any, space: Any, interval: Any, att: float) -> tuple[
@@ -201,10 +222,7 @@ def _headline(spec: SynthAnalysis, panel: SynthPanel, sdid_fit: Any, space: Any,
 def _placebo_in_time(spec: SynthAnalysis, panel: SynthPanel, core: _Core, freq: str) -> tuple[
         PlaceboInTimeSummary | None, Diagnostic]:
     """A fake start (``placebo_date``, default halfway through the pre-period), tested like the real one."""
-    if spec.placebo_date is not None:
-        fake = int(np.searchsorted(panel.t, ordinal(spec.placebo_date, freq)))
-    else:
-        fake = panel.t0 // 2
+    fake = _fake_start(spec, panel, freq)
     if not 2 <= fake <= panel.t0 - 1:
         return None, Diagnostic("placebo_in_time", "not_applicable",
                                 "the pre-period is too short for a fake start with two periods on each side")
@@ -229,7 +247,7 @@ def _leave_one_out(panel: SynthPanel, core: _Core) -> tuple[LeaveOneDonorOut, ..
     if len(panel.donors) < 3:
         return ()
     res = leave_one_out(core.matrix, panel.t0, core.fitter, core.weights, names=("treated", *panel.donors),
-                        threshold=1e-3)
+                        threshold=LOO_THRESHOLD)
     return tuple(LeaveOneDonorOut(n, float(e)) for n, e in zip(res.names, res.mean_post_gap, strict=True))
 
 
@@ -289,6 +307,8 @@ def fit_synthetic_control(spec: SynthAnalysis, frame: pd.DataFrame, *, outcome: 
         core, sdid_fit = _sdid(spec, panel)
     post = core.gap[panel.t0:]
     att = float(post.mean())
+    if isinstance(core.fitter, SdidBatchFitter):
+        _prepare_refits(spec, panel, core, freq)
     space = None
     if panel.n_treated == 1:
         space = placebo_in_space(core.matrix, panel.t0, core.fitter, names=panel.names)

@@ -101,7 +101,7 @@ def frank_wolfe(
     x0: np.ndarray,
     zeta: float | np.ndarray,
     *,
-    min_decrease: float,
+    min_decrease: float | np.ndarray,
     max_iter: int,
 ) -> FrankWolfeResult:
     r"""Run the ``synthdid`` Frank-Wolfe recursion on a batch of problems.
@@ -116,9 +116,9 @@ def frank_wolfe(
         ``(B, n)`` starting weights on the simplex.
     zeta : float or numpy.ndarray
         Ridge parameter :math:`\zeta` (scalar or ``(B,)``); :math:`\eta = m \zeta^2`.
-    min_decrease : float
-        :math:`\delta`: stop when an iteration lowers the objective by at most
-        :math:`\delta^2`.
+    min_decrease : float or numpy.ndarray
+        :math:`\delta` (scalar or ``(B,)``): stop when an iteration lowers the objective by
+        at most :math:`\delta^2`.
     max_iter : int
         Iteration cap.
 
@@ -131,15 +131,15 @@ def frank_wolfe(
     x = np.array(x0, dtype=float, copy=True)
     B, m, n = A.shape
     if B == 1:
-        return _single(A[0], b[0], x[0], float(np.ravel(zeta)[0]), float(min_decrease) ** 2, max_iter)
+        return _single(A[0], b[0], x[0], float(np.ravel(zeta)[0]), float(np.ravel(min_decrease)[0]) ** 2, max_iter)
     zeta2 = np.broadcast_to(np.asarray(zeta, dtype=float) ** 2, (B,)).copy()
     eta = m * zeta2
-    md2 = float(min_decrease) ** 2
+    md2 = np.broadcast_to(np.asarray(min_decrease, dtype=float) ** 2, (B,)).copy()
     iterations = np.zeros(B, dtype=int)
     converged = np.zeros(B, dtype=bool)
     last = np.full(B, np.nan)
     active = np.arange(B)
-    Aa, ba, ea, z2 = A, b, eta, zeta2
+    Aa, ba, ea, z2, mda = A, b, eta, zeta2, md2
     xa = x.copy()
     prev = np.full(B, np.nan)
     t = 0
@@ -148,29 +148,29 @@ def frank_wolfe(
         rows = np.arange(active.size)
         Ax = np.matmul(Aa, xa[:, :, None])[:, :, 0]
         half_grad = np.matmul((Ax - ba)[:, None, :], Aa)[:, 0, :] + ea[:, None] * xa
-        i = np.argmin(half_grad, axis=1)
+        i = half_grad.argmin(axis=1)
         dx = -xa
         dx[rows, i] = 1.0 - xa[rows, i]
-        moving = np.any(dx != 0.0, axis=1)
+        moving = (dx != 0.0).any(axis=1)
         derr = Aa[rows, :, i] - Ax
-        num = -np.sum(half_grad * dx, axis=1)
-        den = np.sum(derr * derr, axis=1) + ea * np.sum(dx * dx, axis=1)
+        num = -(half_grad * dx).sum(axis=1)
+        den = (derr * derr).sum(axis=1) + ea * (dx * dx).sum(axis=1)
         with np.errstate(divide="ignore", invalid="ignore"):
             step = np.where(moving, num / den, 0.0)
         step = np.minimum(1.0, np.maximum(0.0, step))
         xa = xa + step[:, None] * dx
         err = np.matmul(Aa, xa[:, :, None])[:, :, 0] - ba
-        val = z2 * np.sum(xa * xa, axis=1) + np.sum(err * err, axis=1) / m
+        val = z2 * (xa * xa).sum(axis=1) + (err * err).sum(axis=1) / m
         iterations[active] = t
         if t >= 2:
-            stop = ~(prev - val > md2)
+            stop = ~(prev - val > mda)
             if stop.any():
                 x[active] = xa
                 last[active] = val
                 converged[active[stop]] = True
                 keep = ~stop
                 active = active[keep]
-                Aa, ba, ea, z2 = Aa[keep], ba[keep], ea[keep], z2[keep]
+                Aa, ba, ea, z2, mda = Aa[keep], ba[keep], ea[keep], z2[keep], mda[keep]
                 xa, val = xa[keep], val[keep]
         prev = val
     if active.size:
