@@ -25,6 +25,7 @@ from preveval.pack.wording import (
     fmt_p,
     lower_first,
     num,
+    pct,
     verdict_tail,
 )
 from preveval.results.base import coefficient_table
@@ -60,6 +61,18 @@ def _floor_sentence(result: SynthResult) -> str:
     return ""
 
 
+def _relative(result: SynthResult) -> str:
+    """`` (about 28% below the synthetic comparison)``: the gap as a share of the counterfactual."""
+    s = result.series
+    if s is None:
+        return ""
+    synth = float(s.loc[s["post"], "synthetic"].mean())
+    if not math.isfinite(synth) or synth <= 0:
+        return ""
+    share = result.effect.estimate / synth
+    return f" (about {pct(share)} {'below' if share < 0 else 'above'} the synthetic comparison)"
+
+
 def headline(result: SynthResult, indicator: Indicator, spec: SynthAnalysis | None = None,
              verdict: object = None) -> str:
     """One sentence for the board: the weighted mix, the gap with its unit, its certainty, the yardstick."""
@@ -69,7 +82,8 @@ def headline(result: SynthResult, indicator: Indicator, spec: SynthAnalysis | No
     change, lim, clear = change_phrase(e, "difference", unit)
     base = baseline_phrase(result.baseline, indicator)
     base = f", from {base}" if base else ""
-    start = f"Compared with {_mix(result)}, {label} in {_who(result)} were {change} than expected after the start"
+    start = (f"Compared with {_mix(result)}, {label} in {_who(result)} were {change} than expected after the "
+             f"start{_relative(result)}")
     if lim is None:
         return start + base + "." + (_floor_sentence(result) or
                                      " There is no 95% interval, so we cannot tell whether the initiative made a "

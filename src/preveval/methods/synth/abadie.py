@@ -57,7 +57,7 @@ from typing import Literal
 import numpy as np
 
 from ...errors import EstimationError
-from .simplex import simplex_least_squares, simplex_weights_fast
+from .simplex import fast_nnls, simplex_least_squares, simplex_weights_fast
 
 __all__ = ["AbadieFit", "OptimStart", "PredictorBalance", "fit_abadie", "fit_outcome_path", "standardise_predictors"]
 
@@ -188,13 +188,31 @@ class _Problem:
         self.x1s, self.x0s, self.z1, self.z0 = x1s, x0s, z1, z0
         self.last: np.ndarray | None = None
         self.evaluations = 0
+        # A w - b = C w on the simplex, C = V^(1/2) (X0 - X1 1'): kept, and the NNLS system
+        # [C; gamma 1'] u = [0; gamma] of simplex.py filled in place at each evaluation.
+        self.c0 = x0s - x1s[:, None]
+        k, J = self.c0.shape
+        self._e = np.empty((k + 1, J))
+        self._f = np.zeros(k + 1)
 
     def weights(self, v: np.ndarray, warm: bool = True) -> np.ndarray:
         root = np.sqrt(v)
-        A, b = root[:, None] * self.x0s, root * self.x1s
         if not warm:
-            return simplex_least_squares(A, b).weights
-        w = simplex_weights_fast(A, b, self.last)
+            return simplex_least_squares(root[:, None] * self.x0s, root * self.x1s).weights
+        k, J = self.c0.shape
+        c = self._e[:k]
+        np.multiply(root[:, None], self.c0, out=c)
+        gamma = float(np.sqrt(np.einsum("ij,ij->", c, c) / J))
+        w = None
+        if J > 1 and gamma > 0:
+            self._e[k] = gamma
+            self._f[k] = gamma
+            u = fast_nnls(self._e, self._f, 30 * (J + 1))
+            total = float(u.sum()) if u is not None else 0.0
+            if total > 0 and np.isfinite(total):
+                w = u / total
+        if w is None:
+            w = simplex_weights_fast(root[:, None] * self.x0s, root * self.x1s, self.last)
         self.last = w
         return w
 

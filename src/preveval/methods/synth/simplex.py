@@ -161,7 +161,7 @@ def _polish(C: np.ndarray, w: np.ndarray) -> np.ndarray:
     return w
 
 
-def _fast_nnls(E: np.ndarray, f: np.ndarray, max_iter: int) -> np.ndarray | None:
+def fast_nnls(E: np.ndarray, f: np.ndarray, max_iter: int) -> np.ndarray | None:
     """SciPy's compiled Lawson-Hanson NNLS (the same algorithm, about 30 times faster); None if it fails."""
     from scipy.optimize import nnls
 
@@ -181,7 +181,7 @@ def _weights(C: np.ndarray, max_iter: int, warm_start) -> np.ndarray:
     E = np.vstack([C, np.full((1, J), gamma)])
     f = np.zeros(C.shape[0] + 1)
     f[-1] = gamma
-    u = _fast_nnls(E, f, max_iter)
+    u = fast_nnls(E, f, max_iter)
     if u is None:
         start = None if warm_start is None else np.asarray(warm_start, dtype=float) > 0
         u, _ = _nnls(E, f, max_iter, start)
