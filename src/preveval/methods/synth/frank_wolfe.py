@@ -64,14 +64,16 @@ def sparsify(x: np.ndarray) -> np.ndarray:
     return x / x.sum(axis=-1, keepdims=True)
 
 
-def _single(A, b, x, zeta, md2, max_iter) -> FrankWolfeResult:
-    """The same recursion for one problem with 1-d arrays (fewer numpy calls)."""
+def _single(A, b, x, zeta, md2, max_iter, t: int = 0, prev: float = np.nan,
+            zeta2: float | None = None) -> FrankWolfeResult:
+    """The same recursion for one problem with 1-d arrays (fewer numpy calls).
+
+    ``t``, ``prev`` and ``zeta2`` continue a batch run whose other problems have stopped.
+    """
     m = A.shape[0]
-    zeta2 = zeta * zeta
+    zeta2 = zeta * zeta if zeta2 is None else zeta2
     eta = m * zeta2
-    prev = np.nan
-    val = np.nan
-    t = 0
+    val = prev
     converged = False
     while t < max_iter:
         t += 1
@@ -144,6 +146,14 @@ def frank_wolfe(
     prev = np.full(B, np.nan)
     t = 0
     while t < max_iter and active.size:
+        if active.size == 1 and t >= 2:
+            # one problem left: the cheaper 1-d recursion, continued from the same state
+            j = int(active[0])
+            rest = _single(Aa[0], ba[0], xa[0], 0.0, float(mda[0]), max_iter, t, float(prev[0]), float(z2[0]))
+            x[j], iterations[j], converged[j], last[j] = rest.x[0], rest.iterations[0], rest.converged[0], \
+                rest.objective[0]
+            active = active[:0]
+            break
         t += 1
         rows = np.arange(active.size)
         Ax = np.matmul(Aa, xa[:, :, None])[:, :, 0]
