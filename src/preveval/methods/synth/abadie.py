@@ -203,14 +203,14 @@ class _Problem:
         c = self._e[:k]
         np.multiply(root[:, None], self.c0, out=c)
         gamma = float(np.sqrt(np.einsum("ij,ij->", c, c) / J))
-        w = None
+        w: np.ndarray | None = None
         if J > 1 and gamma > 0:
             self._e[k] = gamma
             self._f[k] = gamma
             u = fast_nnls(self._e, self._f, 30 * (J + 1))
             total = float(u.sum()) if u is not None else 0.0
-            if total > 0 and np.isfinite(total):
-                w = u / total
+            if u is not None and total > 0 and np.isfinite(total):
+                w = np.asarray(u / total)
         if w is None:
             w = simplex_weights_fast(root[:, None] * self.x0s, root * self.x1s, self.last)
         self.last = w
