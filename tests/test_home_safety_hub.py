@@ -9,15 +9,14 @@ from __future__ import annotations
 
 import importlib.util
 import json
-import subprocess
-import sys
+import math
 from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
 
 from preveval.cli import app
-from support import ROOT, SHARED
+from support import ROOT, check_pack
 
 HERE = ROOT / "evaluations" / "home-safety-hub"
 
@@ -39,9 +38,7 @@ def _truth() -> float:
 
 
 def test_the_pack_conforms_to_the_contract(pack: Path) -> None:
-    done = subprocess.run([sys.executable, str(SHARED / "tools" / "check-pack"), str(pack)], capture_output=True,
-                          text=True)
-    assert done.returncode == 0, done.stdout
+    check_pack(pack)
 
 
 def test_it_says_the_data_cannot_tell_and_never_calls_the_claim_unlikely(pack: Path) -> None:
@@ -74,8 +71,29 @@ def test_the_interval_of_fires_prevented_contains_the_truth(pack: Path) -> None:
     p = primary["prevented"]
     assert p["ci_low"] <= truth <= p["ci_high"], (p, truth)
     for a in doc["analyses"].values():
-        if a.get("prevented"):
-            assert a["prevented"]["ci_low"] <= truth <= a["prevented"]["ci_high"]
+        if a.get("prevented"):  # an unbounded interval (null limits) contains it too
+            lo, hi = a["prevented"]["ci_low"], a["prevented"]["ci_high"]
+            assert (-math.inf if lo is None else lo) <= truth <= (math.inf if hi is None else hi)
+
+
+def test_the_synthetic_control_says_five_neighbours_cannot_show_an_effect(pack: Path) -> None:
+    """Issue: one treated area. Five donors: no placebo p-value below 1/6, so no 5% result."""
+    doc = json.loads((pack / "results.json").read_text())
+    sc = doc["analyses"]["sc-fires"]
+    assert sc["method"] == "synthetic_control" and sc["effect"]["term"] == "att"
+    assert sc["n_donors"] == 5 and sc["min_p_value"] == 1 / 6 and sc["p_value"] >= 1 / 6
+    assert sc["effect"]["ci_low"] is None and sc["effect"]["interval_method"] == "placebo_test_inversion"
+    assert abs(sum(sc["weights"].values()) - 1) < 1e-12 and set(sc["weights"]) == {
+        "Aberlor", "Craigmhor", "Dunbrae", "Invercarron", "Kilnaver"}
+    assert set(sc["v"]) == {"households 2009-01 to 2013-09", "fires 2012-10 to 2013-09"}
+    item = next(i for i in doc["contribution"]["evidence"] if i["from_analysis"] == "sc-fires")
+    assert item["result"] == "inconclusive"
+    report = (pack / "report.md").read_text()
+    section = report.split("## Synthetic control: ")[1].split("\n## ")[0]
+    headline = section.split("**")[1]
+    top = max(sc["weights"], key=sc["weights"].get)
+    assert f"{round(100 * sc['weights'][top])}% {top}" in headline
+    assert "1/6" in headline and "cannot tell" in headline and "unlikely" not in headline
 
 
 def test_the_data_file_is_what_the_seeded_generator_writes(tmp_path: Path) -> None:

@@ -2,7 +2,8 @@
 
 Contribution analysis, evidence rating and the pack depend on these records only, never on
 an estimator module. Shared records live in :mod:`preveval.results.base`; each design family
-has its own module (:mod:`~preveval.results.its`, :mod:`~preveval.results.did`); the whole
+has its own module (:mod:`~preveval.results.its`, :mod:`~preveval.results.did`,
+:mod:`~preveval.results.synth`); the whole
 run is :class:`~preveval.results.evaluation.EvaluationResult`.
 """
 
@@ -32,6 +33,7 @@ from preveval.results.did import (
 )
 from preveval.results.evaluation import EvaluationResult, InputSummary
 from preveval.results.its import ItsResult
+from preveval.results.synth import LeaveOneDonorOut, PlaceboInTimeSummary, SynthResult
 
 __all__ = [
     "AnalysisResult",
@@ -46,12 +48,15 @@ __all__ = [
     "GroupTimeEstimate",
     "InputSummary",
     "ItsResult",
+    "LeaveOneDonorOut",
+    "PlaceboInTimeSummary",
     "PretrendTest",
     "Prevented",
     "Ratio",
     "RobustnessRow",
     "Scale",
     "Status",
+    "SynthResult",
     "coefficient_table",
     "not_json",
     "quantile",

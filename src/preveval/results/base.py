@@ -47,6 +47,13 @@ INTERVAL_METHODS: dict[str, str] = {
                                     "bootstrap test (no standard error)",
     "randomization": "randomization inference: the treatment re-assigned to other units; the interval inverts "
                      "the permutation test (no standard error)",
+    "placebo_test_inversion": "synthetic control: the p-value ranks the treated unit's post/pre RMSPE ratio among "
+                              "placebo re-fits of every donor; the interval holds the constant effects that test does "
+                              "not reject (none at 95% with fewer than 19 donors; no standard error)",
+    "sdid_placebo_se": "synthetic difference-in-differences: estimate ± 1.96 placebo standard errors (re-fits with "
+                       "donors as pseudo-treated units, seeded)",
+    "sdid_jackknife_se": "synthetic difference-in-differences with several treated units: estimate ± 1.96 "
+                         "jackknife standard errors (leaving out one unit at a time)",
 }
 
 

@@ -84,6 +84,10 @@ def test_prop99_sdid_sc_and_did_through_the_evaluation_file(prop99_result, prop9
     assert a.n_donors == 38 and a.min_p_value == pytest.approx(1 / 39)
     assert a.inference_comparison[0].interval_method == "placebo_test_inversion"
     assert a.p_value == a.inference_comparison[0].p_value
+    from preveval.results.base import INTERVAL_METHODS
+
+    for e in (a.effect, *a.inference_comparison, *a.comparison_estimates):
+        assert e.interval_method in INTERVAL_METHODS
 
 
 @pytest.mark.slow
