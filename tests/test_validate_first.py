@@ -330,6 +330,7 @@ SITES: dict[tuple[str, str], tuple[str, ...] | tuple[str, str]] = {
     ("methods/synth/sdid", "synthetic DiD: give exactly one"): (FITTING, "argument checks of the library function"),
     ("methods/synth/sdid", "synthetic DiD: the treated mask"): (FITTING, "argument checks of the library function"),
     ("methods/synth/sdid_se", "synthetic DiD: the placebo standard"): ("synth-sdid-few-donors",),
+    ("methods/synth/sdid_batch", "synthetic DiD: each re-fit needs"): ("synth-intervention-early", "synth-two-donors"),
     ("methods/synth/sdid_se", "synthetic DiD: at least two"): (FITTING, "replications are checked by the evaluation "
                                                                "file's model (reps of 50 or more)"),
     ("methods/synth/sdid_se", "synthetic DiD: each permutation must"): (FITTING, "argument checks of the library "

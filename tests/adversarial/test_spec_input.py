@@ -228,8 +228,6 @@ def test_a_nul_byte_in_data_path(tmp_path: Path) -> None:
     only(lines, r"14:9: data\.path: a file path cannot hold control characters \(found U\+0000 at character 5\)")
 
 
-@pytest.mark.xfail(strict=True, reason="seed is declared in spec/analyses.py (not hardened here): it needs "
-                   "the field type preveval.spec.base.Seed (0 to 2**63-1) instead of int")
 def test_a_negative_seed_is_refused_at_validate(tmp_path: Path) -> None:
     """``seed: -1`` passed validate and run failed (ValueError: expected non-negative integer)."""
     lines = refused(tmp_path, edit(ANALYSIS_END, ANALYSIS_END + "    seed: -1\n"))

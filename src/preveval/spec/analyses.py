@@ -6,7 +6,7 @@ from typing import Annotated, Literal
 
 from pydantic import ConfigDict, Field, field_validator, model_validator
 
-from preveval.spec.base import Column, Ident, Model, PeriodText, period_text, unit_names
+from preveval.spec.base import Column, Ident, Model, PeriodText, Seed, period_text, unit_names
 
 __all__ = [
     "Analysis",
@@ -145,7 +145,7 @@ class ItsAnalysis(AnalysisBase):
     rate_per: float = Field(100_000.0, gt=0, description="Rates are shown per this many of the offset/exposure")
     sensitivity: bool = Field(True, description="Re-fit under alternative specifications and placebo dates")
     reps: int = Field(5000, ge=100, le=1_000_000, description="Simulation draws for prevented events")
-    seed: int = 20240101
+    seed: Seed = 20240101
     prevented_interval: Literal["prediction", "mean"] = Field(
         "prediction",
         description="prediction: the interval includes the counts' own noise; mean: coefficient uncertainty only",
@@ -242,7 +242,7 @@ class DidAnalysis(AnalysisBase):
     reps: int = Field(9999, ge=99, le=1_000_000,
                       description="Wild bootstrap replications, or random re-assignments for randomization inference")
     weights_type: Literal["rademacher", "webb", "auto"] = Field("auto", alias="bootstrap_weights")
-    seed: int = 20240101
+    seed: Seed = 20240101
     placebo_indicators: tuple[Ident, ...] = Field(
         (), description="Indicators the initiative should not change, re-fitted as placebo outcomes"
     )
@@ -312,7 +312,7 @@ class SynthAnalysis(AnalysisBase):
         "pre-period)")
     robustness: bool = Field(True, description="Placebo in time and leave-one-donor-out re-fits")
     reps: int = Field(200, ge=50, le=10_000, description="sdid: placebo replications for the standard error")
-    seed: int = Field(12345, ge=0, description="sdid: seed of the placebo replications")
+    seed: Seed = Field(12345, description="sdid: seed of the placebo replications")
 
     _v_int = field_validator("intervention", "fit_from", "fit_to", "placebo_date", mode="before")(period_text)
 
