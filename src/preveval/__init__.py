@@ -20,7 +20,7 @@ from .provenance import version as _version
 
 __version__ = _version()
 
-from .api import compare, did, its  # noqa: E402 - after the records it lends its hooks to
+from .api import compare, did, its, synthetic_control  # noqa: E402 - after the records it lends its hooks to
 from .errors import (
     DataError,
     EstimationError,
@@ -32,7 +32,15 @@ from .errors import (
 )
 from .pipeline import Evaluation, from_dict, load
 from .pooling import meta_regression, pool
-from .results import Diagnostic, DidResult, Estimate, EvaluationResult, ItsResult, Ratio
+from .results import (
+    Diagnostic,
+    DidResult,
+    Estimate,
+    EvaluationResult,
+    ItsResult,
+    Ratio,
+    SynthResult,
+)
 
 __all__ = [
     "DataError",
@@ -49,6 +57,7 @@ __all__ = [
     "PrevevalError",
     "Ratio",
     "SpecError",
+    "SynthResult",
     "__version__",
     "compare",
     "did",
@@ -57,4 +66,5 @@ __all__ = [
     "load",
     "meta_regression",
     "pool",
+    "synthetic_control",
 ]

@@ -35,10 +35,10 @@ import numpy as np
 import pandas as pd
 
 from preveval.errors import Issue, SpecError
-from preveval.pipeline import Evaluation, fit_analysis, from_dict
+from preveval.pipeline import FAMILIES, Evaluation, fit_analysis, from_dict
 from preveval.results.base import AnalysisResult, FitSource, register_hook
 
-__all__ = ["FIGURES", "compare", "did", "its"]
+__all__ = ["FIGURES", "compare", "did", "its", "synthetic_control"]
 
 #: Options that belong to the data, the indicator or the initiative rather than the analysis.
 _DATA_KEYS = ("frequency", "unit")
@@ -100,6 +100,27 @@ def did(frame: pd.DataFrame, *, outcome: str, unit: str, time: str | None = None
     return _analysis("did", frame, outcome, time, fields, {"unit": unit, **options})
 
 
+def synthetic_control(frame: pd.DataFrame, *, outcome: str, unit: str, treated: Any, intervention: Any,
+                      time: str | None = None, estimator: str = "abadie", donors: Iterable[Any] | None = None,
+                      predictors: Iterable[Mapping[str, Any]] | None = None, **options: Any) -> Any:
+    """Fit a synthetic control (or synthetic DiD) and return its :class:`~preveval.results.SynthResult`.
+
+    ``treated`` is the unit that ran the initiative (``estimator="sdid"`` also takes a list);
+    ``donors`` the units the synthetic comparison may use (default every other unit);
+    ``predictors`` a list of ``{"column", "from", "to"}`` windows (``abadie`` only; default the
+    outcome in every pre-period). Other options are fields of a synthetic-control analysis
+    (``offset``, ``rate_per``, ``fit_from``, ``fit_to``, ``placebo_date``, ``robustness``,
+    ``reps``, ``seed``) or ``frequency``, ``name`` and the indicator's fields, as for
+    :func:`its`.
+    """
+    fields: dict[str, Any] = {
+        "treated": list(treated) if isinstance(treated, list | tuple) else treated,
+        "intervention": intervention, "estimator": estimator,
+        "donors": None if donors is None else list(donors),
+        "predictors": None if predictors is None else [dict(p) for p in predictors]}
+    return _analysis("synthetic_control", frame, outcome, time, fields, {"unit": unit, **options})
+
+
 def _analysis(method: str, frame: Any, outcome: str, time: str | None, fields: dict[str, Any],
               options: dict[str, Any]) -> Any:
     """Build the minimal evaluation of one analysis, validate it, fit it, keep its source."""
@@ -128,7 +149,9 @@ def minimal_spec(method: str, frame: Any, outcome: str, time: str | None, fields
         options.pop(k, None)
     if "frequency" not in data:
         data["frequency"] = infer_frequency(frame, time)
-    name = options.pop("name", None) or f"{outcome}: {'interrupted time series' if method == 'its' else 'difference-in-differences'}"
+    design = {"its": "interrupted time series", "did": "difference-in-differences",
+              "synthetic_control": "synthetic control"}[method]
+    name = options.pop("name", None) or f"{outcome}: {design}"
     analysis = {"id": f"{method}-{ind_id}".replace("_", "-"), "method": method, "indicator": ind_id}
     analysis.update({k: _plain(v, data["frequency"]) for k, v in {**fields, **options}.items() if v is not None})
     return {"schema_version": 1, "initiative": {"id": "notebook", "name": name}, "indicators": [indicator],
@@ -137,7 +160,7 @@ def minimal_spec(method: str, frame: Any, outcome: str, time: str | None, fields
 
 def _fit(ev: Evaluation, analysis_id: str) -> Any:
     a = next(x for x in ev.spec.analyses if x.id == analysis_id)
-    importlib.import_module(f"preveval.methods.{a.method}")  # before the filter: libraries set their own
+    importlib.import_module(f"preveval.methods.{FAMILIES[a.method]}")  # before the filter: libraries set their own
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # as Evaluation.run: the methods word the warnings that matter
         result = fit_analysis(ev, a)
@@ -358,9 +381,20 @@ def _did_figures(result: Any, indicator: Any, spec: Any) -> dict[str, Callable[[
     return out
 
 
+def _synth_figures(result: Any, indicator: Any, spec: Any) -> dict[str, Callable[[Any], Any]]:
+    from preveval.pack.synth_section import plot_gaps, plot_synthetic, plot_weights
+
+    out: dict[str, Callable[[Any], Any]] = {"main": lambda ax: plot_synthetic(result, indicator, ax=ax),
+                                            "weights": lambda ax: plot_weights(result, ax=ax)}
+    out["synthetic"] = out["main"]
+    if result.placebo_gaps is not None:
+        out["gaps"] = lambda ax: plot_gaps(result, indicator, ax=ax)
+    return out
+
+
 #: The figures of each method's results by name (``main`` is the default of ``.plot()``).
 FIGURES: dict[str, Callable[[Any, Any, Any], dict[str, Callable[[Any], Any]]]] = {
-    "its": _its_figures, "did": _did_figures}
+    "its": _its_figures, "did": _did_figures, "synthetic_control": _synth_figures}
 
 
 def _plot(result: Any, name: str, ax: Any) -> Any:
@@ -385,6 +419,10 @@ def _headline(result: Any) -> str:
         from preveval.pack.did_section import headline as did_headline
 
         return did_headline(result, indicator, spec)
+    if result.method == "synthetic_control":
+        from preveval.pack.synth_section import headline as synth_headline
+
+        return synth_headline(result, indicator, spec)
     return ""
 
 

@@ -12,7 +12,8 @@ Rules (:func:`disclose`):
 * **What**: cells of the pack that come from counts observed in the data, never model
   estimates: the observed values of an interrupted time series' series table (and of its
   comparison series) and the treated and comparison values of a difference-in-differences'
-  trends table, for count indicators (all of them, or those in ``disclosure.apply_to``).
+  trends table, the treated unit's observed values and gaps of a synthetic control, for
+  count indicators (all of them, or those in ``disclosure.apply_to``).
   A rate or mean is judged by the count of events behind it (the events of the selected
   units in that period, read from the checked data), so a rate from 2 events is
   suppressed like the count 2.
@@ -200,6 +201,31 @@ def _did(result: Any, a: Any, column: str, frame: pd.DataFrame | None, unit: str
     return replace(result, robustness=replace(rob, trends=out)), done
 
 
+def _synth(result: Any, a: Any, column: str, frame: pd.DataFrame | None, unit: str | None,
+           threshold: int) -> tuple[Any, list[Suppression]]:
+    """The treated unit's observed values (and its gap, which gives them away) in a synthetic control."""
+    s = result.series
+    if s is None or s.empty or frame is None or unit is None:
+        return result, []
+    t = s["t"].to_numpy()
+    post = s["post"].to_numpy(dtype=bool)
+    counts = _by_t(frame, _unit_mask(frame, unit, list(result.treated)), column).reindex(t).to_numpy(dtype=float)
+    primary, secondary = suppress_counts(counts, threshold, [~post, post])
+    hide = primary | secondary
+    out = s.copy()
+    for col in ("treated", "gap"):
+        out[col] = _mark(out[col], hide)
+    gaps = result.placebo_gaps
+    if gaps is not None:
+        gaps = gaps.copy()
+        for name in result.treated:
+            if name in gaps.columns:
+                gaps[name] = _mark(gaps[name], hide)
+    done = [Suppression(f"{result.id}-series", "treated", int(primary.sum()), int(secondary.sum()), len(t),
+                        "events in the treated unit(s) per period")]
+    return replace(result, series=out, placebo_gaps=gaps), done
+
+
 def disclose(result: Any, rules: DisclosureRules) -> tuple[Any, list[Suppression]]:
     """A copy of the evaluation result whose data-count cells follow the rules, and what changed.
 
@@ -223,6 +249,8 @@ def disclose(result: Any, rules: DisclosureRules) -> tuple[Any, list[Suppression
             analyses[a.id], found = _its(r, a, ind.column, frame, unit, rules.threshold)
         elif a.method == "did":
             analyses[a.id], found = _did(r, a, ind.column, frame, unit, rules.threshold)
+        elif a.method == "synthetic_control":
+            analyses[a.id], found = _synth(r, a, ind.column, frame, unit, rules.threshold)
         else:
             found = []
         done += found

@@ -10,13 +10,23 @@ leave-one-donor-out checks, and every technical detail. Never fits a model.
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import numpy as np
 import pandas as pd
-from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
 from preveval.pack.section import FigureItem, Section, TableItem
+from preveval.pack.style import (
+    LIGHT_GREY,
+    ROLE,
+    WIDTH,
+    axis_unit,
+    below_legend,
+    new_axes,
+    styled,
+    with_unit,
+)
 from preveval.pack.wording import (
     baseline_phrase,
     change_phrase,
@@ -185,79 +195,79 @@ def _details(result: SynthResult, spec: SynthAnalysis) -> list[str]:
     return d
 
 
-def _canvas(fig: Figure) -> Figure:
-    FigureCanvasAgg(fig)
-    return fig
-
-
 def _x(series: pd.DataFrame) -> pd.DatetimeIndex:
     return pd.PeriodIndex(series["period"]).to_timestamp()
 
 
-def _start_line(ax, series: pd.DataFrame) -> None:  # type: ignore[no-untyped-def]
+def _numbers(values: pd.Series) -> np.ndarray:
+    """Values as numbers; cells suppressed by disclosure control (text) become gaps in a line."""
+    return pd.to_numeric(values, errors="coerce").to_numpy(dtype=float)
+
+
+def _start_line(ax: Any, series: pd.DataFrame) -> None:
     x = _x(series)
     first = int(np.argmax(series["post"].to_numpy()))
-    ax.axvline(x[first], color="#d64545", ls="--", lw=1, label="start of the initiative")
+    ax.axvline(x[first], color=ROLE["start"], ls=":", lw=1, label="start of the initiative")
 
 
-def _ylabel(result: SynthResult, indicator: Indicator) -> str:
-    if result.rate_per is not None:
-        return f"per {result.rate_per:,.0f} {indicator.exposure_label or ''}".strip()
-    return indicator.unit_label or "value"
+def _unit(result: SynthResult, indicator: Indicator) -> str:
+    b = result.baseline
+    return axis_unit(indicator, result.rate_per, b.exposure if b is not None else None,
+                     b.period if b is not None else None)
 
 
-def plot_synthetic(result: SynthResult, indicator: Indicator) -> Figure:
+@styled
+def plot_synthetic(result: SynthResult, indicator: Indicator, ax: Any = None) -> Figure:
     """The treated unit and its synthetic comparison over time, with the start marked."""
     s = result.series
-    fig = _canvas(Figure(figsize=(8, 4.2)))
-    ax = fig.add_subplot()
+    fig, ax = new_axes(ax)
     x = _x(s)
-    ax.plot(x, s["treated"], color="#2f80ed", lw=1.6, label=_who(result)[:40])
-    ax.plot(x, s["synthetic"], color="#1d2b36", lw=1.4, ls="--", label="synthetic comparison")
+    ax.plot(x, _numbers(s["treated"]), color=ROLE["treated"], lw=1.6, label=_who(result)[:40])
+    ax.plot(x, s["synthetic"], color=ROLE["counterfactual"], lw=1.4, ls="--", label="synthetic comparison")
     _start_line(ax, s)
-    ax.set_ylabel(_ylabel(result, indicator))
+    ax.set_ylabel(with_unit(indicator.label, _unit(result, indicator), 45))
     ax.set_xlabel("Period")
-    ax.set_title(f"{indicator.label[:60]}: {_who(result)[:30]} and its synthetic comparison")
-    ax.legend(fontsize=8, frameon=False)
-    ax.grid(alpha=0.3)
+    ax.set_title(f"{indicator.label[:60]}: {_who(result)[:30]} and its synthetic comparison", loc="left")
+    below_legend(ax)
+    ax.grid(alpha=0.6)
     fig.tight_layout()
     return fig
 
 
-def plot_gaps(result: SynthResult, indicator: Indicator) -> Figure:
+@styled
+def plot_gaps(result: SynthResult, indicator: Indicator, ax: Any = None) -> Figure:
     """The treated unit's gap (observed minus synthetic) and every donor's placebo gap."""
     s = result.series
-    fig = _canvas(Figure(figsize=(8, 4.2)))
-    ax = fig.add_subplot()
+    fig, ax = new_axes(ax)
     x = _x(s)
     gaps = result.placebo_gaps
     if gaps is not None:
-        for i, col in enumerate(c for c in gaps.columns[2:]):
-            ax.plot(x, gaps[col], color="#9aa5b1", lw=0.8, alpha=0.7, label="placebo gaps (each donor as if treated)"
-                    if i == 0 else None)
-    ax.plot(x, s["gap"], color="#2f80ed", lw=2, label=f"{_who(result)[:40]}")
-    ax.axhline(0, color="black", lw=0.8)
+        for i, col in enumerate(gaps.columns[2:]):
+            ax.plot(x, _numbers(gaps[col]), color=LIGHT_GREY, lw=0.8,
+                    label="placebo gaps (each donor as if treated)" if i == 0 else None)
+    ax.plot(x, _numbers(s["gap"]), color=ROLE["treated"], lw=2, label=f"{_who(result)[:40]}")
+    ax.axhline(0, color=ROLE["zero"], lw=0.8)
     _start_line(ax, s)
-    ax.set_ylabel(f"Gap: observed minus synthetic ({_ylabel(result, indicator)})")
+    ax.set_ylabel(with_unit("Observed minus synthetic", _unit(result, indicator), 45))
     ax.set_xlabel("Period")
-    ax.set_title(f"{indicator.label[:60]}: gap to the synthetic comparison")
-    ax.legend(fontsize=8, frameon=False)
-    ax.grid(alpha=0.3)
+    ax.set_title(f"{indicator.label[:60]}: gap to the synthetic comparison", loc="left")
+    below_legend(ax)
+    ax.grid(alpha=0.6)
     fig.tight_layout()
     return fig
 
 
-def plot_weights(result: SynthResult) -> Figure:
+@styled
+def plot_weights(result: SynthResult, ax: Any = None) -> Figure:
     """Donor weights as horizontal bars, largest first."""
     items = sorted(result.weights.items(), key=lambda kv: (-kv[1], kv[0]))
-    fig = _canvas(Figure(figsize=(7, max(2.0, 0.3 * len(items) + 1))))
-    ax = fig.add_subplot()
+    fig, ax = new_axes(ax, (WIDTH, max(2.0, 0.28 * len(items) + 1.2)))
     names = [k[:40] for k, _ in items][::-1]
-    ax.barh(names, [v for _, v in items][::-1], color="#2f80ed")
+    ax.barh(names, [v for _, v in items][::-1], color=ROLE["treated"])
     ax.set_xlim(0, 1)
-    ax.set_xlabel("Weight in the synthetic comparison")
-    ax.set_title("Donor weights")
-    ax.grid(alpha=0.3, axis="x")
+    ax.set_xlabel("Weight in the synthetic comparison (share, 0 to 1)")
+    ax.set_title("Donor weights", loc="left")
+    ax.grid(alpha=0.6, axis="x")
     fig.tight_layout()
     return fig
 
@@ -267,7 +277,7 @@ def _placebo_table(result: SynthResult) -> pd.DataFrame:
     post = result.series["post"].to_numpy()
     rows = []
     for col in gaps.columns[1:]:
-        g = gaps[col].to_numpy(dtype=float)
+        g = _numbers(gaps[col])
         pre, aft = float(np.sqrt(np.mean(g[~post] ** 2))), float(np.sqrt(np.mean(g[post] ** 2)))
         rows.append({"unit": col, "treated": col in result.treated, "rmspe_pre": pre, "rmspe_post": aft,
                      "ratio": aft / pre if pre > 0 else None, "mean_post_gap": float(g[post].mean())})

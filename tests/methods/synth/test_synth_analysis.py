@@ -279,3 +279,20 @@ def test_pack_has_the_figures_and_tables_of_a_synthetic_control(tmp_path):
     doc = json.loads((pack / "results.json").read_text())["analyses"]["sc"]
     assert doc["method"] == "synthetic_control" and doc["effect"]["term"] == "att"
     assert set(doc["weights"]) == {f"D{j:02d}" for j in range(1, 7)} and doc["p_value"] is not None
+
+
+def test_a_published_pack_hides_the_treated_units_small_counts(tmp_path):
+    """Disclosure control: the treated unit's counts of 1 to 4 (and the gap, which gives them away) are [c]."""
+    rng = np.random.default_rng(81)
+    T, t0 = 36, 24
+    y = rng.poisson(6.0, (7, T)).astype(float)
+    y[0, :6] = [0, 1, 2, 3, 4, 7]
+    res = _run({"treated": "T", "intervention": str(pd.Period("2015-01", "M") + t0), "plausible_effect": -1},
+               _panel(y), indicator=COUNT)
+    pack = res.write_pack(tmp_path / "pack", publish=True)
+    series = pd.read_csv(pack / "tables" / "sc-series.csv", dtype=str)
+    small = (y[0] >= 1) & (y[0] <= 4)
+    assert (series.loc[small, "treated"] == "[c]").all() and (series.loc[small, "gap"] == "[c]").all()
+    assert series.loc[0, "treated"] != "[c]"  # zero is shown
+    doc = json.loads((pack / "results.json").read_text())["analyses"]["sc"]
+    assert doc["effect"]["estimate"] == res.analyses["sc"].effect.estimate  # estimates untouched
