@@ -3,6 +3,7 @@
 Run from the repository root::
 
     python benchmarks/portfolio_speedup.py                    # the worked portfolio, 2 workers
+    python benchmarks/portfolio_speedup.py --one-blas-thread  # all three runs with one BLAS thread
     python benchmarks/portfolio_speedup.py --workers 4 --copies 2
 
 The portfolio is ``evaluations/portfolio-road-safety`` (twelve council evaluations), or
@@ -15,6 +16,11 @@ The portfolio is ``evaluations/portfolio-road-safety`` (twelve council evaluatio
   (``preveval.load(f).run()`` then ``write_pack``: sequential, imports paid once);
 * ``preveval portfolio DIR --out OUT --workers N`` (the cluster's start-up and the hub
   included).
+
+Worker processes inherit the environment, BLAS thread settings included (so that results are
+those of a sequential run): with as many workers as cores and a multi-threaded BLAS, the
+workers' BLAS threads wait on each other. ``--one-blas-thread`` sets
+``OPENBLAS_NUM_THREADS=OMP_NUM_THREADS=MKL_NUM_THREADS=1`` for all three runs alike.
 
 Printed: each time, the speed-up of the portfolio over each sequential way (the ratio of the
 times), and whether every results.json is byte-identical across the three. The machine's
@@ -58,9 +64,12 @@ def portfolio_folder(base: Path, copies: int) -> Path:
     return root
 
 
+ENV = dict(os.environ)
+
+
 def timed(cmd: list[str]) -> float:
     t = time.perf_counter()
-    done = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT)
+    done = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT, env=ENV)
     if done.returncode != 0:
         raise SystemExit(f"{' '.join(cmd[:4])}... failed:\n{done.stdout}\n{done.stderr}")
     return time.perf_counter() - t
@@ -70,13 +79,17 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--workers", type=int, default=2, help="worker processes of the local cluster")
     ap.add_argument("--copies", type=int, default=1, help="copies of the twelve evaluations")
+    ap.add_argument("--one-blas-thread", action="store_true", help="one BLAS/OpenMP thread in all three runs")
     args = ap.parse_args()
+    if args.one_blas_thread:
+        ENV.update({k: "1" for k in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")})
     with tempfile.TemporaryDirectory(prefix="pv-portfolio-bench-") as tmp:
         base = Path(tmp)
         folder = portfolio_folder(base, args.copies)
         files = sorted(folder.rglob("evaluation.yaml"))
         rel = {f: f.parent.relative_to(folder).as_posix().replace("/", "-") for f in files}
-        print(f"{len(files)} evaluations; {os.cpu_count()} cores; load average before "
+        threads = ENV.get("OPENBLAS_NUM_THREADS", "default")
+        print(f"{len(files)} evaluations; {os.cpu_count()} cores; BLAS threads {threads}; load average before "
               f"{', '.join(f'{x:.2f}' for x in os.getloadavg())}")
 
         t_cli = sum(timed([*CLI, "run", str(f), "--out", str(base / "cli" / rel[f])]) for f in files)
