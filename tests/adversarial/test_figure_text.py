@@ -3,17 +3,15 @@
 A label such as ``cost $\\x$`` reached matplotlib's mathtext parser, which failed
 (``ParseFatalException``: run exited 1 after validate had passed). Every text field that is
 drawn on a figure (the indicator label, the initiative and partner names, logic-model
-elements, the claim, rivals and evidence) holds TeX-like text here. The pack's figures draw
-it literally since pack/style.py (text.parse_math off, ``literal``); the forest plot of
-pooled results does not yet (xfail, strict: it fails once fixed, then drop the mark).
+elements, the claim, rivals and evidence) holds TeX-like text here. The pack's figures, the
+notebook's and the forest plot of pooled results draw it literally (pack/style.py: text.parse_math
+off, ``literal``).
 """
 
 from __future__ import annotations
 
 import io
 from pathlib import Path
-
-import pytest
 
 import preveval as pv
 from adversarial.adv_helpers import assert_clean, check_pack, cli
@@ -70,10 +68,6 @@ def test_tex_like_text_is_drawn_literally_in_a_notebook(tmp_path: Path) -> None:
     fig.savefig(io.BytesIO(), format="png")  # mathtext is parsed when the text is drawn
 
 
-@pytest.mark.xfail(strict=True, raises=ValueError,  # matplotlib wraps pyparsing's ParseFatalException
-                   reason="pack/forest.py plot_forest draws study labels, the x label and the title with "
-                   "matplotlib's maths parser on (pv.pool().plot(), and preveval hub build through "
-                   "hub/page.py _forest_png): it needs pack.style.literal(fig) or pack.style.context()")
 def test_tex_like_study_labels_in_a_forest_plot() -> None:
     """Study labels come from the user (pv.pool labels) or from packs (the hub's area names)."""
     from preveval.pack.writer import figure_png

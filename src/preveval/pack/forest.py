@@ -16,6 +16,8 @@ from matplotlib import ticker
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
+from preveval.pack.style import styled
+
 __all__ = ["COLOURS", "plot_forest"]
 
 COLOURS = {"study": "#0072B2", "pooled": "#D55E00", "prediction": "#009E73", "null": "#7F7F7F"}
@@ -27,6 +29,7 @@ def _fmt(x: float) -> str:
     return f"{x:.2f}" if abs(x) < 100 else f"{x:.3g}"
 
 
+@styled
 def plot_forest(
     labels: Sequence[str],
     estimates: Sequence[float] | np.ndarray,
