@@ -235,7 +235,7 @@ def _frequency_of(s: pd.Series) -> str | None:
     if s.empty:
         return None
     if isinstance(s.dtype, pd.PeriodDtype):
-        return _FREQ_CODES.get(s.dtype.freq.name[:1])  # type: ignore[attr-defined]
+        return _FREQ_CODES.get(s.dtype.freq.rule_code[:1])
     first = s.iloc[0]
     if isinstance(first, pd.Period):
         return _FREQ_CODES.get(first.freqstr[:1])

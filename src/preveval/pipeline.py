@@ -192,8 +192,11 @@ def from_dict(spec: Mapping[str, Any], data: pd.DataFrame, *, name: str = "<dict
     if not isinstance(spec, Mapping):
         raise SpecError([Issue(f"the evaluation must be a dict, not {type(spec).__name__}",
                                hint="pass the parsed evaluation file, e.g. yaml.safe_load(text)", file=name)])
+    _check_expressible(spec, name)
     spec = dict(spec)
-    spec["data"] = {"path": "<DataFrame>", **dict(spec.get("data") or {})}
+    block = spec.get("data")
+    if block is None or isinstance(block, Mapping):  # anything else is reported by the validator
+        spec["data"] = {"path": "<DataFrame>", **dict(block or {})}
     spec, frame, renamed = frame_for(spec, data)
     pos = Positioned(spec, name)
     text = json.dumps(spec, sort_keys=True, default=str).encode()
@@ -203,6 +206,33 @@ def from_dict(spec: Mapping[str, Any], data: pd.DataFrame, *, name: str = "<dict
         if not renamed:
             raise
         raise type(exc)([_named_as_given(i, renamed) for i in exc.issues]) from None
+
+
+#: Deepest nesting of a spec dict (the YAML loader has the same limit for files).
+MAX_DEPTH = 32
+
+
+def _check_expressible(spec: Mapping[str, Any], name: str) -> None:
+    """Refuse a dict that no evaluation file could be: keys that are not text, a dict or list
+    that contains itself, nesting deeper than :data:`MAX_DEPTH` (the validator and the hash
+    would otherwise fail with Python's own errors)."""
+    def walk(node: Any, where: str, depth: int, seen: tuple[int, ...]) -> None:
+        if not isinstance(node, (Mapping, list, tuple)):
+            return
+        if id(node) in seen:
+            raise SpecError([Issue("this value contains itself (a cycle), which no evaluation file can express",
+                                   path=where, file=name, hint="build the dict from plain values")])
+        if depth > MAX_DEPTH:
+            raise SpecError([Issue(f"values are nested more than {MAX_DEPTH} levels deep", path=where,
+                                   file=name, hint="an evaluation file needs a few levels only")])
+        items = node.items() if isinstance(node, Mapping) else enumerate(node)
+        for key, value in items:
+            if isinstance(node, Mapping) and not isinstance(key, str):
+                raise SpecError([Issue(f"the key {key!r} is a {type(key).__name__}, not text", path=where,
+                                       file=name, hint="every key of an evaluation is text, e.g. 'analyses'")])
+            walk(value, f"{where}.{key}" if where else str(key), depth + 1, (*seen, id(node)))
+
+    walk(spec, "", 0, ())
 
 
 #: Working columns the data checks add to the frame; a caller's columns of these names are
@@ -230,6 +260,8 @@ def frame_for(spec: dict[str, Any], data: Any) -> tuple[dict[str, Any], pd.DataF
         raise _data_error(f"the data must be a pandas DataFrame, not {what}",
                           "build one first, e.g. pd.DataFrame(data), or read it with pd.read_csv")
     frame = data
+    if not isinstance(spec.get("data") or {}, Mapping):
+        return spec, frame, {}  # the validator reports the data block
     dspec = dict(spec.get("data") or {})
     time = dspec.get("time")
     index = frame.index
