@@ -211,6 +211,9 @@ SITES: dict[tuple[str, str], tuple[str, ...] | tuple[str, str]] = {
                                                     "built; validate refuses its usual causes: an intervention without "
                                                     "periods on both sides and a constant covariate"),
     ("methods/its/fit", "errors: ar is available for"): ("its-ar-family",),
+    ("methods/its/fit", "the count model could not"): (FITTING, "whether the GLM's iterations stay finite (a count "
+                                                       "many orders of magnitude above the rest, for example) is known "
+                                                       "only by fitting; the message names the largest count"),
     ("methods/its/fit", "too few periods () for"): ("its-too-few-periods", "its-ar-periods"),
     ("methods/its/structural", "transform: log needs positive values"): ("its-log-zeros",),
     ("methods/its/structural", "the structural model could not"): (FITTING, "the state-space optimiser's result"),

@@ -173,6 +173,19 @@ def test_a_count_too_large_to_be_right(tmp_path: Path) -> None:
                         r"9,007,199,254,740,992\) \(.*\)", error_lines(err)[0]), err
 
 
+def test_a_count_far_above_the_rest_stops_the_fit_with_a_message(tmp_path: Path) -> None:
+    """A count of 1e9 among counts near 45 is a valid count; the Poisson GLM then breaks down
+    (statsmodels: ValueError about weights, an internal error): now exit 1, the largest count
+    named, nothing written."""
+    f = series_frame()
+    f.loc[5, "events"] = 10**9
+    path = evaluation(tmp_path, frame=f)
+    assert_clean(cli("validate", path), 0)
+    err = assert_clean(cli("run", path, "--out", tmp_path / "pack"), 1)
+    assert "the count model could not be fitted" in err and "largest count is 1,000,000,000" in err, err
+    assert "internal error" not in err and not (tmp_path / "pack").exists()
+
+
 def test_inf_in_a_count_is_an_error_without_a_numpy_warning(tmp_path: Path) -> None:
     f = series_frame().astype(object)
     f.loc[3, "events"] = "inf"

@@ -28,6 +28,8 @@ bias of the autocorrelation estimate that makes ML-based intervals too narrow.
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
@@ -64,6 +66,22 @@ def _check_rank(X: np.ndarray, terms: tuple[str, ...]) -> None:
         )
     if X.shape[0] <= X.shape[1]:
         raise EstimationError(f"too few periods ({X.shape[0]}) for {X.shape[1]} model terms")
+
+
+@contextlib.contextmanager
+def _count_model_guard(y: np.ndarray) -> Iterator[None]:
+    """A count model that breaks down numerically (an outlier of many orders of magnitude, a
+    series that is all zeros after the intervention) is an :class:`EstimationError` that says
+    what to check, not statsmodels' ``ValueError`` about weights."""
+    try:
+        yield
+    except (ValueError, FloatingPointError, OverflowError, np.linalg.LinAlgError) as exc:
+        top, typical = float(np.max(y)), float(np.median(y))
+        raise EstimationError(
+            f"the count model could not be fitted ({str(exc).rstrip('.')}): the largest count is {top:,.0f} against a "
+            f"median of {typical:,.0f} per period; check the data for a typing error or a value in other units, "
+            "or use family: gaussian on rates"
+        ) from None
 
 
 def fit_core(
@@ -141,15 +159,18 @@ def fit_core(
         use_t = True
         se_type = "classical OLS"
     else:
-        start = sm.GLM(y, X, family=sm.families.Poisson(), offset=offset).fit()
-        if family == "negative_binomial":
-            nb = nb_dispersion(y, X, offset, start.params)
-            alpha, nb_llf = nb.alpha, nb.llf
-            notes += ((nb.note,) if nb.note else ())
-        fam = _glm_family(family, alpha)
-        res = sm.GLM(y, X, family=fam, offset=offset).fit(
-            start_params=start.params, scale="X2" if family == "quasipoisson" else 1.0, tol=1e-12, maxiter=200
-        )
+        with _count_model_guard(y):
+            start = sm.GLM(y, X, family=sm.families.Poisson(), offset=offset).fit()
+            if family == "negative_binomial":
+                nb = nb_dispersion(y, X, offset, start.params)
+                alpha, nb_llf = nb.alpha, nb.llf
+                notes += ((nb.note,) if nb.note else ())
+            fam = _glm_family(family, alpha)
+            res = sm.GLM(y, X, family=fam, offset=offset).fit(
+                start_params=start.params, scale="X2" if family == "quasipoisson" else 1.0, tol=1e-12, maxiter=200
+            )
+            if not np.all(np.isfinite(res.params)):
+                raise ValueError("non-finite coefficients")
         params = res.params
         mu = res.fittedvalues
         cov = res.cov_params()
