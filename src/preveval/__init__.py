@@ -16,11 +16,8 @@ or one analysis straight from a DataFrame (:mod:`preveval.api`)::
     r.tidy(); r.plot(); r.refit(family="poisson"); pv.compare(r, other)
 """
 
-from .provenance import version as _version
+from typing import TYPE_CHECKING, Any
 
-__version__ = _version()
-
-from .api import compare, did, its, synthetic_control  # noqa: E402 - after the records it lends its hooks to
 from .errors import (
     DataError,
     EstimationError,
@@ -30,17 +27,49 @@ from .errors import (
     PrevevalError,
     SpecError,
 )
-from .pipeline import Evaluation, from_dict, load
-from .pooling import meta_regression, pool
-from .results import (
-    Diagnostic,
-    DidResult,
-    Estimate,
-    EvaluationResult,
-    ItsResult,
-    Ratio,
-    SynthResult,
-)
+from .provenance import version as _version
+
+__version__ = _version()
+
+if TYPE_CHECKING:
+    from .api import compare, did, its, synthetic_control
+    from .pipeline import Evaluation, from_dict, load
+    from .pooling import meta_regression, pool
+    from .results import (
+        Diagnostic,
+        DidResult,
+        Estimate,
+        EvaluationResult,
+        ItsResult,
+        Ratio,
+        SynthResult,
+    )
+
+#: Where each public name lives. They are imported on first use (PEP 562), so that the command
+#: line's ``validate`` does not pay for SciPy, the pooling engine or the notebook API.
+_LAZY = {
+    **dict.fromkeys(("compare", "did", "its", "synthetic_control"), "api"),
+    **dict.fromkeys(("Evaluation", "from_dict", "load"), "pipeline"),
+    **dict.fromkeys(("meta_regression", "pool"), "pooling"),
+    **dict.fromkeys(("Diagnostic", "DidResult", "Estimate", "EvaluationResult", "ItsResult", "Ratio",
+                     "SynthResult"), "results"),
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'preveval' has no attribute {name!r}")
+    import importlib
+
+    value = getattr(importlib.import_module(f".{module}", __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_LAZY})
+
 
 __all__ = [
     "DataError",

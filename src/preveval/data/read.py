@@ -20,6 +20,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -50,7 +51,7 @@ class Dataset:
     sha256: str
     lines: np.ndarray | None = None
     cols: dict[str, int] = field(default_factory=dict)
-    cells: list[list[tuple[int, int]]] | None = None
+    cells: Sequence[list[tuple[int, int]]] | None = None
     kind: str = "table"
 
     def where(self, row: int, column: str | None = None) -> tuple[int | None, int | None, str]:
@@ -129,7 +130,25 @@ def _cell_starts(record: str, delim: str, line: int) -> list[tuple[int, int]]:
     return starts
 
 
-def _read_csv(raw: bytes, file: str) -> tuple[pd.DataFrame, np.ndarray, list[list[tuple[int, int]]]]:
+class CellStarts(Sequence[list[tuple[int, int]]]):
+    """The cell positions of every data row, worked out for a row when a message needs them
+    (the character scan is most of the time a valid file takes to read)."""
+
+    def __init__(self, physical: list[str], spans: list[tuple[int, int]], delim: str) -> None:
+        self._physical, self._spans, self._delim = physical, spans, delim
+        self._done: dict[int, list[tuple[int, int]]] = {}
+
+    def __len__(self) -> int:
+        return len(self._spans)
+
+    def __getitem__(self, row: int) -> list[tuple[int, int]]:  # type: ignore[override]
+        if row not in self._done:
+            first, last = self._spans[row]
+            self._done[row] = _cell_starts("".join(self._physical[first - 1:last]), self._delim, first)
+        return self._done[row]
+
+
+def _read_csv(raw: bytes, file: str) -> tuple[pd.DataFrame, np.ndarray, CellStarts]:
     text = _decode(raw, file)
     try:
         dialect = csv.Sniffer().sniff(text[:20_000], delimiters=",;\t")
@@ -140,7 +159,7 @@ def _read_csv(raw: bytes, file: str) -> tuple[pd.DataFrame, np.ndarray, list[lis
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delim)
     rows: list[list[str]] = []
     lines: list[int] = []
-    cells: list[list[tuple[int, int]]] = []
+    spans: list[tuple[int, int]] = []
     header: list[str] | None = None
     start = 1
     try:
@@ -154,7 +173,7 @@ def _read_csv(raw: bytes, file: str) -> tuple[pd.DataFrame, np.ndarray, list[lis
                 continue
             rows.append(rec)
             lines.append(line)
-            cells.append(_cell_starts("".join(physical[line - 1:reader.line_num]), delim, line))
+            spans.append((line, reader.line_num))
     except csv.Error as exc:
         raise DataError([Issue(f"cannot read the CSV file: {exc}", file=file, line=reader.line_num)]) from None
     if header is None:
@@ -174,7 +193,7 @@ def _read_csv(raw: bytes, file: str) -> tuple[pd.DataFrame, np.ndarray, list[lis
         raise DataError(issues)
     frame = pd.DataFrame(rows, columns=header, dtype=object)
     frame = frame.apply(lambda s: s.map(lambda v: np.nan if v.strip() in MISSING else v.strip()))
-    return frame, np.asarray(lines, dtype=np.int64), cells
+    return frame, np.asarray(lines, dtype=np.int64), CellStarts(physical, spans, delim)
 
 
 def _check_header(header: list[str], file: str) -> None:

@@ -3,8 +3,8 @@
 :class:`Estimate`, :class:`Ratio`, :class:`Diagnostic`, :class:`Prevented` and the common
 part of every analysis result, :class:`AnalysisResult`; ``to_plain`` gives the JSON form of
 the public contract (plain numbers; NaN and infinities become ``null``). Quantiles come from
-:mod:`scipy.special` (the same functions scipy.stats calls), so importing the records stays
-cheap.
+:mod:`scipy.special` (the same functions scipy.stats calls), imported when first needed, so
+importing the records stays cheap (``preveval validate`` never loads SciPy).
 """
 
 from __future__ import annotations
@@ -16,7 +16,6 @@ from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
-from scipy import special
 
 Scale = Literal["log", "difference"]
 Status = Literal["pass", "fail", "inconclusive", "not_applicable"]
@@ -24,11 +23,15 @@ Status = Literal["pass", "fail", "inconclusive", "not_applicable"]
 
 def quantile(prob: float, df: float | None = None) -> float:
     """Quantile of the standard normal (``df`` None) or of Student t with ``df`` degrees of freedom."""
+    from scipy import special
+
     return float(special.ndtri(prob) if df is None else special.stdtrit(df, prob))
 
 
 def two_sided_p(z: float, df: float | None = None) -> float:
     """Two-sided p-value of a z (``df`` None) or t statistic."""
+    from scipy import special
+
     tail = special.ndtr(-abs(z)) if df is None else special.stdtr(df, -abs(z))
     return float(2 * tail)
 
@@ -245,6 +248,10 @@ def register_hook(name: str, function: Callable[..., Any]) -> None:
 
 
 def _hook(name: str) -> Callable[..., Any]:
+    if name not in _HOOKS:  # preveval imports its API lazily: registering is importing it
+        import importlib
+
+        importlib.import_module("preveval.api")
     try:
         return _HOOKS[name]
     except KeyError:

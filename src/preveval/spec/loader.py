@@ -170,7 +170,7 @@ def _line_col(text: str, index: int) -> tuple[int, int]:
     return line, index - start + 1
 
 
-def _check_depth(loader: yaml.SafeLoader, file: str) -> None:
+def _check_depth(loader: Any, file: str) -> None:
     """Refuse nesting deeper than :data:`MAX_DEPTH` before PyYAML's composer recurses into it."""
     depth = 0
     while loader.check_event():
@@ -186,15 +186,42 @@ def _check_depth(loader: yaml.SafeLoader, file: str) -> None:
             depth -= 1
 
 
+def _compose_fast(text: str, file: str) -> tuple[bool, Node | None]:
+    """LibYAML's parser (10 times faster) for plain ASCII text: ``(True, node)``, or
+    ``(False, None)`` when it is not available or finds any fault, so that the pure-Python
+    parser reads the file and reports exactly as it does (messages, lines and columns).
+    Columns of ASCII text are the same in both."""
+    loader_class = getattr(yaml, "CSafeLoader", None)
+    if loader_class is None or not text.isascii():
+        return False, None
+    for first in (True, False):
+        loader = loader_class(text)
+        try:
+            if first:
+                _check_depth(loader, file)
+            else:
+                return True, loader.get_single_node()
+        except SpecError:
+            raise
+        except Exception:  # noqa: BLE001 - any fault: the pure-Python parser reads and reports it
+            return False, None
+        finally:
+            loader.dispose()
+    return False, None
+
+
 def _compose(text: str, file: str) -> Node | None:
+    done, node = _compose_fast(text, file)
+    if done:
+        return node
     for first in (True, False):
         loader = yaml.SafeLoader(text)
         try:
             if first:
                 _check_depth(loader, file)
             else:
-                node: Node | None = loader.get_single_node()
-                return node
+                single: Node | None = loader.get_single_node()
+                return single
         except (ValueError, OverflowError) as exc:  # PyYAML's scanner: chr() of an escape such as "\U99999999"
             m = loader.get_mark()
             raise SpecError([Issue(f"YAML syntax error: a value cannot be read ({exc})", "", file, m.line + 1,
