@@ -69,9 +69,9 @@ def pack(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[list[str]
     notes: list[list[str]] = []
     original = writer.figure_svg
 
-    def recording(fig: object) -> bytes:
+    def recording(fig: object, box: object = "tight") -> bytes:
         notes.append([t.get_text() for t in fig.texts])  # type: ignore[attr-defined]
-        return original(fig)
+        return original(fig, box)
 
     writer.figure_svg = recording  # type: ignore[assignment]
     try:

@@ -24,15 +24,17 @@ the most delicate moment; nothing else reads it.
 
 from __future__ import annotations
 
+import contextlib
 import io
 import os
 import re
 import shutil
+import sys
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from preveval.errors import PackError
 from preveval.pack.manifest import MANIFEST, manifest_bytes, survey
@@ -51,24 +53,66 @@ PAUSE_ENV = "PREVEVAL_TEST_PAUSE_BETWEEN_RENAMES"
 _FILE_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,199}")
 
 
-def figure_png(fig: object) -> bytes:
+def tight_box(fig: Any) -> Any:
+    """The padded tight bounding box ``savefig(bbox_inches="tight")`` would use, worked out once
+    so that the PNG and the SVG of a figure need one drawing each instead of two (matplotlib
+    lays a figure out again for every "tight" save). ``"tight"`` itself where the figure has a
+    layout engine or no Agg renderer."""
+    import matplotlib as mpl
+
+    from preveval.pack.style import context
+
+    get_renderer = getattr(fig.canvas, "get_renderer", None)
+    if get_renderer is None or not _laid_out(fig):
+        return "tight"
+    with context():
+        renderer = get_renderer()
+        with renderer._draw_disabled():  # the layout pass savefig makes, without painting
+            fig.draw(renderer)
+        return fig.get_tightbbox(renderer).padded(mpl.rcParams["savefig.pad_inches"])
+
+
+def _laid_out(fig: Any) -> bool:
+    """The figure has no layout engine that would move things at the next drawing (none, or
+    the placeholder ``fig.tight_layout()`` leaves behind, which does nothing)."""
+    from matplotlib.layout_engine import PlaceHolderLayoutEngine
+
+    return fig.get_layout_engine() is None or isinstance(fig.get_layout_engine(), PlaceHolderLayoutEngine)
+
+
+@contextlib.contextmanager
+def _fixed_layout(fig: Any, box: Any) -> Iterator[None]:
+    """While a figure with a worked-out box is saved, hide the placeholder layout engine, whose
+    mere presence makes ``savefig`` lay the figure out again (it does nothing else)."""
+    engine = fig.get_layout_engine() if hasattr(fig, "get_layout_engine") else None
+    if box == "tight" or engine is None or not hasattr(fig, "_layout_engine"):
+        yield
+        return
+    fig._layout_engine = None
+    try:
+        yield
+    finally:
+        fig._layout_engine = engine
+
+
+def figure_png(fig: object, box: Any = "tight") -> bytes:
     """A matplotlib figure as PNG bytes (no timestamp or software tag: byte-stable)."""
     from preveval.pack.style import PNG_DPI, context
 
     buf = io.BytesIO()
     with context():
-        fig.savefig(buf, format="png", dpi=PNG_DPI, metadata={"Software": None}, bbox_inches="tight")  # type: ignore[attr-defined]
+        fig.savefig(buf, format="png", dpi=PNG_DPI, metadata={"Software": None}, bbox_inches=box)  # type: ignore[attr-defined]
     return buf.getvalue()
 
 
-def figure_svg(fig: object) -> bytes:
+def figure_svg(fig: object, box: Any = "tight") -> bytes:
     """A matplotlib figure as SVG bytes (glyphs as paths, fixed ids, no date: byte-stable)."""
     from preveval.pack.style import context
 
     buf = io.BytesIO()
     with context():
         fig.savefig(buf, format="svg", metadata={"Date": None, "Creator": None, "Format": None, "Type": None},  # type: ignore[attr-defined]
-                    bbox_inches="tight")
+                    bbox_inches=box)
     return buf.getvalue()
 
 
@@ -144,7 +188,9 @@ def _write_into(result: EvaluationResult, d: Path, t: Target,
     from preveval.pack.style import add_source_note, source_note
 
     matplotlib.use("Agg", force=False)
-    from matplotlib import pyplot as plt
+    # figures made through pyplot (a notebook's) are closed once written; the pack's own are
+    # not pyplot's, so pyplot is never imported for them
+    plt = sys.modules.get("matplotlib.pyplot")
 
     files: dict[str, bytes] = {}
 
@@ -186,9 +232,12 @@ def _write_into(result: EvaluationResult, d: Path, t: Target,
                 progress(f"figure {f.name}")
             if hasattr(f.figure, "savefig"):
                 add_source_note(f.figure, escape_controls(note_text))
-            pngs[f.name] = figure_png(f.figure)
-            svgs[f.name] = figure_svg(f.figure)
-            plt.close(f.figure) if hasattr(f.figure, "number") else None
+            box = tight_box(f.figure) if hasattr(f.figure, "savefig") else "tight"
+            with _fixed_layout(f.figure, box):
+                pngs[f.name] = figure_png(f.figure, box)
+                svgs[f.name] = figure_svg(f.figure, box)
+            if plt is not None and hasattr(f.figure, "number"):
+                plt.close(f.figure)
             put(f"figures/{f.name}.png", pngs[f.name])
             paths[f.name] = f"figures/{f.name}.png"
         for tab in sec.tables:
