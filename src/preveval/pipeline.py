@@ -18,6 +18,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from .data.checks import check_dataset
@@ -70,10 +71,11 @@ class Evaluation:
         """What this evaluation is made from, as recorded in the result."""
         f = self.frame
         unit = self.spec.data.unit
+        t = f["t"].to_numpy()  # the periods' ordinals: comparing them is comparing the periods
         return InputSummary(
             source=self.positioned.file, evaluation_sha256=self.spec_sha256,
             data_file=self.dataset.file, data_sha256=self.dataset.sha256, n_rows=int(len(f)),
-            first_period=str(f["period"].min()), last_period=str(f["period"].max()),
+            first_period=str(f["period"].iloc[int(np.argmin(t))]), last_period=str(f["period"].iloc[int(np.argmax(t))]),
             n_periods=int(f["t"].nunique()), n_units=int(f[unit].nunique()) if unit else None,
             warnings=tuple(i.format() for i in self.warnings if i.level == "warning"
                            and not i.path.startswith("analyses[")),

@@ -318,6 +318,26 @@ def test_a_gap_in_a_unit_of_a_panel(tmp_path: Path) -> None:
                         r"just before this row \(.*\)", error_lines(err)[0]), err
 
 
+def test_gaps_in_several_units_are_counted_and_listed_by_name(tmp_path: Path) -> None:
+    """The vectorised gap check (one sort of the whole panel) reports as the per-unit loop did:
+    one message per unit, ordered by the unit's name, counting every missing period and placed
+    at the row after the unit's first gap; rows in shuffled order change nothing."""
+    f = panel()
+    drop = ((f["area"] == "a3") & f["month"].isin(["2017-05", "2017-06", "2018-01"])) | (
+        (f["area"] == "a1") & (f["month"] == "2017-06"))
+    f = f[~drop].sample(frac=1.0, random_state=7).reset_index(drop=True)
+    text = PANEL + "  - {id: its, method: its, indicator: y, intervention: 2018-06, units: [a1, a3]}\n"
+    err = assert_clean(cli("validate", evaluation(tmp_path, text, f)), 2)
+    lines = error_lines(err)
+    assert len(lines) == 2, err
+    row_a1 = int(f.index[(f["area"] == "a1") & (f["month"] == "2017-07")][0]) + 2
+    row_a3 = int(f.index[(f["area"] == "a3") & (f["month"] == "2017-07")][0]) + 2
+    assert re.fullmatch(rf".*data\.csv:{row_a1}:\d+: month: unit 'a1' has 1 missing period\(s\), the first is "
+                        r"2017-06, .*", lines[0]), err
+    assert re.fullmatch(rf".*data\.csv:{row_a3}:\d+: month: unit 'a3' has 3 missing period\(s\), the first is "
+                        r"2017-05, .*", lines[1]), err
+
+
 def test_subprocess_validate_prints_no_traceback_for_a_broken_parquet(tmp_path: Path) -> None:
     """A file that is not parquet at all: a DataError naming the file, in a real process."""
     (tmp_path / "data.parquet").write_bytes(b"PAR1 not really")

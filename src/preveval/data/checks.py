@@ -202,25 +202,31 @@ def check_gaps(ds: Dataset, frame: pd.DataFrame, unit: str | None, level: str, t
 
     Each gap is reported at the row where the series goes on after it.
     """
-    issues = []
+    issues: list[Issue] = []
     t_all = frame["t"].to_numpy()
-    groups: list[tuple[object, np.ndarray]] = (
-        [(None, np.arange(len(frame)))] if unit is None
-        else sorted(((k, np.asarray(v)) for k, v in frame.groupby(unit, sort=True).indices.items()),
-                    key=lambda kv: str(kv[0])))
-    for name, members in groups:
-        rows = members[np.argsort(t_all[members], kind="stable")]
-        t = t_all[rows]
-        steps = np.diff(t)
-        holes = np.flatnonzero(steps > 1)
-        if len(holes):
-            first = pd.Period(ordinal=int(t[holes[0]] + 1), freq=frame["period"].iloc[int(rows[0])].freq)
-            n_missing = int((steps[holes] - 1).sum())
-            who = f"unit '{name!s}'" if unit else "the series"
-            issues.append(ds.issue(
-                int(rows[holes[0] + 1]), time, f"{who} has {n_missing} missing period(s), the first is {first}, "
-                "just before this row", "add a row for every period (a zero count is a value, not a gap)",
-                level))
+    if unit is None:
+        codes, names = np.zeros(len(frame), dtype=np.intp), np.array([None], dtype=object)
+    else:
+        codes, uniques = pd.factorize(frame[unit], use_na_sentinel=True)
+        names = np.asarray(uniques, dtype=object)
+    order = np.lexsort((t_all, codes))  # by unit, then period (stable: ties keep the file's order)
+    order = order[codes[order] >= 0]  # rows without a unit are reported elsewhere
+    ts, cs = t_all[order], codes[order]
+    steps = np.diff(ts)
+    holes = np.flatnonzero((cs[1:] == cs[:-1]) & (steps > 1))
+    if len(holes) == 0:
+        return issues
+    gap_units, first_hole = np.unique(cs[holes], return_index=True)  # holes are sorted: the first per unit
+    missing = np.bincount(cs[holes], weights=steps[holes] - 1, minlength=len(names))
+    freq = frame["period"].iloc[int(order[0])].freq
+    for j in sorted(range(len(gap_units)), key=lambda j: str(names[gap_units[j]])):
+        code, hole = int(gap_units[j]), int(holes[first_hole[j]])
+        first = pd.Period(ordinal=int(ts[hole] + 1), freq=freq)
+        who = f"unit '{names[code]!s}'" if unit else "the series"
+        issues.append(ds.issue(
+            int(order[hole + 1]), time, f"{who} has {int(missing[code])} missing period(s), the first is {first}, "
+            "just before this row", "add a row for every period (a zero count is a value, not a gap)",
+            level))
     return issues
 
 

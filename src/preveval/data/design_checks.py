@@ -56,7 +56,7 @@ def treated_rows(a: DidAnalysis, frame: pd.DataFrame) -> np.ndarray:
 
 def treated_units(a: DidAnalysis, frame: pd.DataFrame, unit: str) -> set[str]:
     """The units a DiD analysis treats at some point."""
-    return set(frame[unit].astype(str)[treated_rows(a, frame)])
+    return {str(u) for u in pd.unique(frame[unit][treated_rows(a, frame)])}
 
 
 def _n_terms(a: ItsAnalysis) -> int:

@@ -20,6 +20,7 @@ import datetime as dt
 import re
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 FREQUENCIES: dict[str, str] = {"day": "D", "week": "W-SUN", "month": "M", "quarter": "Q-DEC", "year": "Y-DEC"}
@@ -112,7 +113,27 @@ def _parse_text(text: str, freq: str) -> pd.Period | None:
 
 
 def parse_periods(values: pd.Series, freq: str) -> tuple[pd.Series, list[int]]:
-    """Parse a column; returns the periods (object Series) and the positions that failed."""
+    """Parse a column; returns the periods (object Series) and the positions that failed.
+
+    Each distinct value is parsed once: the column is factorised (missing values are failures)
+    when its cells are all of one type; a column of mixed types (``2019`` beside ``"2019"``,
+    which factorising would merge) goes cell by cell with the same cache.
+    """
+    if values.dtype != object or len({type(v) for v in values.tolist()}) <= 1:
+        try:
+            codes, uniques = pd.factorize(values, use_na_sentinel=True)
+        except TypeError:  # cells that cannot be hashed (lists): cell by cell
+            pass
+        else:
+            parsed = np.empty(len(uniques) + 1, dtype=object)  # the last slot: missing (code -1)
+            parsed[:-1] = [parse_period(u, freq) for u in uniques.tolist()]
+            out = parsed[codes]
+            bad = np.flatnonzero(pd.isna(out) | (codes < 0))
+            return pd.Series(out, index=values.index, dtype=object), bad.tolist()
+    return _parse_cells(values, freq)
+
+
+def _parse_cells(values: pd.Series, freq: str) -> tuple[pd.Series, list[int]]:
     cache: dict[Any, pd.Period | None] = {}
     out: list[pd.Period | None] = []
     bad: list[int] = []
