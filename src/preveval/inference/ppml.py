@@ -97,6 +97,8 @@ def fit_fepois(
     ok: np.ndarray | None = None
     converged = False
     it = 0
+    D: np.ndarray | None = None
+    z_last: np.ndarray | None = None
     while it < maxiter:
         it += 1
         z = eta + y / mu - 1.0
@@ -104,7 +106,14 @@ def fit_fepois(
         ZX = np.empty((len(y), X.shape[1] + 1), order="F")
         ZX[:, 0] = z - off
         ZX[:, 1:] = X
-        D, _ = demean(ZX, fek, cw, tol=fixef_tol)
+        # warm start: the last step's demeaned columns, the working outcome moved by its change
+        # (both stay in the column plus the span of the dummies, so the limit is the same)
+        begin = None
+        if D is not None and z_last is not None:
+            begin = D.copy(order="F")
+            begin[:, 0] += z - z_last
+        D, _ = demean(ZX, fek, cw, tol=fixef_tol, start=begin)
+        z_last = z
         zd, Xd = D[:, 0], D[:, 1:]
         if ok is None:
             ok = _independent(Xd, X, names, cw, protect)
