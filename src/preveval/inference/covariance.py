@@ -45,7 +45,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 import numpy as np
-from scipy import stats
+from scipy import special
 
 from preveval.errors import EstimationError
 
@@ -215,6 +215,6 @@ def wald_test(
         W = float(rb @ np.linalg.pinv(M, hermitian=True) @ rb)
         q = max(rank, 1)
     if df_denom is None:
-        return WaldTest(W, float(stats.chi2.sf(W, q)), q, None, "chi2")
+        return WaldTest(W, float(special.chdtrc(q, W)), q, None, "chi2")
     F = W / q
-    return WaldTest(F, float(stats.f.sf(F, q, df_denom)), q, float(df_denom), "F")
+    return WaldTest(F, float(special.fdtrc(q, df_denom, F)), q, float(df_denom), "F")

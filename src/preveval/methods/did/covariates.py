@@ -31,7 +31,6 @@ for ``dr``); the caller rescales it to the full sample.
 from __future__ import annotations
 
 import numpy as np
-import statsmodels.api as sm
 
 from preveval.errors import EstimationError
 
@@ -69,6 +68,8 @@ def _reg(dy: np.ndarray, D: np.ndarray, X: np.ndarray, w: np.ndarray) -> tuple[f
 def _dr(dy: np.ndarray, D: np.ndarray, X: np.ndarray, w: np.ndarray) -> tuple[float, np.ndarray]:
     n = len(dy)
     treat = D == 1
+    import statsmodels.api as sm  # only doubly robust covariates need it (a second's import)
+
     logit = sm.GLM(D.astype(float), X, family=sm.families.Binomial(), freq_weights=w).fit(tol=1e-12, maxiter=200)
     ps = np.minimum(np.asarray(logit.predict(X), dtype=float), 1.0 - 1e-6)  # as R DRDID
     keep = np.where(treat, 1.0, (ps < TRIM).astype(float))
