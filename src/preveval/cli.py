@@ -19,6 +19,7 @@ from rich.table import Table
 
 from . import __version__
 from .cli_hub import register as _register_hub_and_portfolio
+from .cli_plan import register as _register_plan
 from .errors import InputError, PackError, PrevevalError
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
@@ -278,6 +279,7 @@ def new(directory: Annotated[Path, typer.Argument(metavar="DIR", help="New folde
 
 
 _register_hub_and_portfolio(app, _guard)  # preveval hub build|add|query, preveval portfolio
+_register_plan(app, _guard)  # preveval plan, preveval advise
 
 
 def main() -> None:

@@ -47,7 +47,7 @@ from preveval.provenance import version
 if TYPE_CHECKING:
     from preveval.results.evaluation import EvaluationResult
 
-__all__ = ["check_target", "figure_png", "figure_svg", "put_file", "table_csv", "write_pack"]
+__all__ = ["check_target", "figure_png", "figure_svg", "put_file", "table_csv", "write_folder", "write_pack"]
 
 PAUSE_ENV = "PREVEVAL_TEST_PAUSE_BETWEEN_RENAMES"
 _FILE_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,199}")
@@ -163,6 +163,38 @@ def write_pack(result: EvaluationResult, out: Path, *, progress: Callable[[str],
             os.umask(umask)
             os.chmod(tmp, 0o777 & ~umask)  # mkdtemp makes it private; a pack is an ordinary folder
             files = _write_into(result, tmp, t, progress, publish)
+            _put(tmp, MANIFEST, manifest_bytes(files), t)
+            _sync_dir(tmp)
+            _install(tmp, t)
+        except BaseException:
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise
+    return t.out
+
+
+def write_folder(out: Path, build: Callable[[Target], dict[str, bytes]],
+                 check: Callable[[Target], None] | None = None) -> Path:
+    """Write the files ``build(target)`` returns into ``out`` as a pack is written (any folder of
+    files with a manifest, such as a plan): locked, built beside it, swapped in atomically.
+
+    ``check(target)`` runs under the lock before anything is written (it may refuse the folder).
+    """
+    with claim_target(out) as claim:
+        t = claim.target
+        if check is not None:
+            check(t)
+        files = build(t)
+        try:
+            tmp = Path(tempfile.mkdtemp(prefix=f".{t.name}.tmp-", dir=t.parent))
+        except OSError as exc:
+            raise PackError(os_problem(t.show(t.parent), "create a temporary folder", exc)) from None
+        try:
+            umask = os.umask(0)
+            os.umask(umask)
+            os.chmod(tmp, 0o777 & ~umask)
+            for rel, data in files.items():
+                (tmp / rel).parent.mkdir(parents=True, exist_ok=True)
+                _put(tmp, rel, data, t)
             _put(tmp, MANIFEST, manifest_bytes(files), t)
             _sync_dir(tmp)
             _install(tmp, t)

@@ -20,6 +20,8 @@ simulate        the seeded simulator and coverage studies
 ==============  ===============================================================
 """
 
+from preveval.methods.its.design import build_design
+from preveval.methods.its.fit import fit_core
 from preveval.methods.its.model import fit_its
 from preveval.methods.its.series import build_its_series
 from preveval.methods.its.simulate import coverage_study, prevented_coverage_study, simulate_its
@@ -29,8 +31,10 @@ from preveval.results.its import ItsResult
 __all__ = [
     "ItsResult",
     "Prevented",
+    "build_design",
     "build_its_series",
     "coverage_study",
+    "fit_core",
     "fit_its",
     "prevented_coverage_study",
     "simulate_its",

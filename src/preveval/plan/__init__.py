@@ -1,0 +1,17 @@
+"""Evaluation planning: simulation-based power and minimum detectable effects, and a design advisor.
+
+``preveval plan`` and ``preveval advise`` (:mod:`preveval.cli_plan`) call these:
+
+=========  =================================================================
+designs    each analysis made into a simulator of its design family
+its_sim    ITS series simulated from the fitted pre-period model
+panel_sim  panels rebuilt from the pre-period's residual paths (DiD, synthetic control)
+engine     per-simulation detection thresholds on both cores, seeded
+power      power, MDE and curves from the thresholds
+run        :func:`plan_evaluation` and :class:`PlanResult` (plan.json)
+=========  =================================================================
+"""
+
+from preveval.plan.run import AnalysisPlan, PlanResult, PlanSettings, plan_evaluation
+
+__all__ = ["AnalysisPlan", "PlanResult", "PlanSettings", "plan_evaluation"]
