@@ -33,7 +33,9 @@ from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
-import statsmodels.api as sm
+from statsmodels.genmod import families
+from statsmodels.genmod.generalized_linear_model import GLM
+from statsmodels.regression.linear_model import OLS
 
 from preveval.errors import EstimationError
 from preveval.inference.hac import (
@@ -48,12 +50,12 @@ from preveval.methods.its.negbin import nb_dispersion
 __all__ = ["ar_whiten", "fit_core"]
 
 
-def _glm_family(family: str, alpha: float | None) -> sm.families.Family:
+def _glm_family(family: str, alpha: float | None) -> families.Family:
     if family == "negative_binomial" and alpha:
-        return sm.families.NegativeBinomial(alpha=alpha)
+        return families.NegativeBinomial(alpha=alpha)
     if family == "gaussian":
-        return sm.families.Gaussian()
-    return sm.families.Poisson()
+        return families.Gaussian()
+    return families.Poisson()
 
 
 def _check_rank(X: np.ndarray, terms: tuple[str, ...]) -> None:
@@ -147,7 +149,7 @@ def fit_core(
     notes: tuple[str, ...] = ()
     aic: float | None
     if family == "gaussian":
-        res = sm.OLS(y, X).fit()
+        res = OLS(y, X).fit()
         mu = res.fittedvalues
         params = res.params
         cov = res.cov_params()
@@ -160,13 +162,13 @@ def fit_core(
         se_type = "classical OLS"
     else:
         with _count_model_guard(y):
-            start = sm.GLM(y, X, family=sm.families.Poisson(), offset=offset).fit()
+            start = GLM(y, X, family=families.Poisson(), offset=offset).fit()
             if family == "negative_binomial":
                 nb = nb_dispersion(y, X, offset, start.params)
                 alpha, nb_llf = nb.alpha, nb.llf
                 notes += ((nb.note,) if nb.note else ())
             fam = _glm_family(family, alpha)
-            res = sm.GLM(y, X, family=fam, offset=offset).fit(
+            res = GLM(y, X, family=fam, offset=offset).fit(
                 start_params=start.params, scale="X2" if family == "quasipoisson" else 1.0, tol=1e-12, maxiter=200
             )
             if not np.all(np.isfinite(res.params)):
