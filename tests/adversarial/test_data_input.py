@@ -291,6 +291,20 @@ def test_a_panel_missing_a_first_period_row_is_refused_at_validate(tmp_path: Pat
                         r"periods the series covers \(.*\)", error_lines(err)[0]), err
 
 
+def test_a_comparison_unit_missing_a_row_is_placed_at_its_own_entry(tmp_path: Path) -> None:
+    """A unit of comparison.units without a row: the message points at that unit's entry in
+    comparison.units (it pointed at the analysis' units, which do not list it)."""
+    f = panel()
+    f = f[~((f["area"] == "a6") & (f["month"] == "2017-01"))]
+    text = PANEL + ("  - {id: its, method: its, indicator: y, intervention: 2018-06, units: [a0], "
+                    "comparison: {units: [a5, a6]}}\n")
+    err = assert_clean(cli("validate", evaluation(tmp_path, text, f)), 2)
+    assert re.fullmatch(r".*evaluation\.yaml:7:\d+: analyses\[0\]\.comparison\.units\[1\]: unit 'a6' has no row "
+                        r"for 1 of the 36 periods the series covers \(.*\)", error_lines(err)[0]), err
+    col = int(re.match(r".*evaluation\.yaml:7:(\d+):", error_lines(err)[0])[1])  # type: ignore[index]
+    assert text.splitlines()[-1][col - 1:col + 1] == "a6", err
+
+
 def test_a_did_panel_missing_a_first_period_row_runs(tmp_path: Path) -> None:
     """The same gap in a difference-in-differences: an unbalanced panel, which TWFE fits."""
     f = panel()

@@ -16,7 +16,7 @@ import pandas as pd
 from preveval.data.periods import parse_period
 from preveval.errors import Issue
 from preveval.spec.analyses import DidAnalysis, ItsAnalysis, Seasonality, SynthAnalysis
-from preveval.spec.loader import Positioned
+from preveval.spec.loader import Loc, Positioned
 from preveval.spec.models import EvaluationSpec
 
 __all__ = ["FEW_TREATED", "check_designs", "few_treated_warning", "treated_units"]
@@ -98,7 +98,12 @@ def check_its(spec: EvaluationSpec, frame: pd.DataFrame, pos: Positioned, k: int
         per_unit = pd.Series(t[rows]).groupby(names[rows].to_numpy()).nunique()
         for name, n in per_unit.items():
             if n < len(all_t):
-                out.append(pos.issue(("analyses", k, "units"), f"unit '{name}' has no row for {len(all_t) - n} of the "
+                where: Loc = ("analyses", k, "units")  # units: all, or a unit listed twice over
+                if name in comp and name not in listed:
+                    where = ("analyses", k, "comparison", "units", comp.index(str(name)))
+                elif a.units != "all" and name in listed:
+                    where = ("analyses", k, "units", listed.index(str(name)))
+                out.append(pos.issue(where, f"unit '{name}' has no row for {len(all_t) - n} of the "
                                      f"{len(all_t)} periods the series covers",
                                      "add the missing rows (use 0 for a period with no events) or leave the unit out"))
         used = set(listed)
