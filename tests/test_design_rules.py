@@ -80,7 +80,28 @@ def test_plausible_effects_are_required_on_the_difference_scale_and_signed() -> 
 
 def test_staggered_designs_refuse_what_they_do_not_support() -> None:
     s = {"id": "cs", "method": "did", "indicator": "y", "design": "staggered", "first_treated": "ft"}
-    assert any(m.startswith("E analyses[0].family:") for m in check(analyses=[{**s, "family": "poisson"}]))
+    # counts: the extended TWFE Poisson (never-treated comparison, no weights, no CS-only options)
+    assert check(analyses=[{**s, "family": "poisson"}]) == []
+    assert check(analyses=[{**s, "family": "poisson", "covariates": ["campaign"]}]) == []
+    assert any(m.startswith("E analyses[0].weights:") for m in check(analyses=[{**s, "family": "poisson",
+                                                                                "weights": "pop"}]))
+    assert any(m.startswith("E analyses[0].control:") for m in check(analyses=[{**s, "family": "poisson",
+                                                                                "control": "not_yet_treated"}]))
+    for opt in ({"band": "pointwise"}, {"sensitivity": False}, {"estimator": "sun_abraham"}, {"anticipation": 1}):
+        key = next(iter(opt))
+        assert any(m.startswith(f"E analyses[0].{key}:") and "has no effect" in m
+                   for m in check(analyses=[{**s, "family": "poisson", **opt}])), opt
+    # Sun & Abraham: never-treated or last-treated comparison, no weights or covariates
+    sa = {**s, "estimator": "sun_abraham"}
+    assert check(analyses=[sa]) == [] and check(analyses=[{**sa, "control": "last_treated"}]) == []
+    assert any(m.startswith("E analyses[0].covariates:") for m in check(analyses=[{**sa, "covariates": ["x"]}]))
+    assert any(m.startswith("E analyses[0].control:") for m in check(analyses=[{**sa, "control": "not_yet_treated"}]))
+    assert any(m.startswith("E analyses[0].control:") for m in check(analyses=[{**s, "control": "last_treated"}]))
+    # the multiplier bootstrap of the uniform band takes reps and seed; a pointwise band does not
+    assert check(analyses=[{**s, "reps": 999, "seed": 1}]) == []
+    assert any("'reps' has no effect" in m for m in check(analyses=[{**s, "band": "pointwise", "reps": 999}]))
+    assert check(analyses=[{**s, "anticipation": 1, "base_period": "universal", "aggregations": ["dynamic"],
+                            "min_e": -6, "max_e": 8, "sensitivity": {"relative_magnitude": [0, 1], "max_e": 2}}]) == []
     assert any(m.startswith("E analyses[0].inference:") for m in check(analyses=[{**s, "inference": "robust"}]))
     assert any(m.startswith("E analyses[0].cluster:") for m in check(analyses=[{**s, "cluster": "region"}]))
     assert any("randomization needs design: twfe" in m

@@ -140,8 +140,29 @@ CASES: dict[str, tuple[dict, pd.DataFrame]] = {
     "its-needs-units": case({**ITS, "units": None}),
     "staggered-no-panel": case({**DID, "design": "staggered", "treatment": None, "first_treated": "first"},
                                _one_series, unit=None),
-    "staggered-poisson": case({**DID, "design": "staggered", "treatment": None, "first_treated": "first",
-                               "family": "poisson"}),
+    "staggered-poisson-weights": case({**DID, "design": "staggered", "treatment": None, "first_treated": "first",
+                                       "family": "poisson", "weights": "w"}),
+    "staggered-poisson-negative": case({**DID, "design": "staggered", "treatment": None, "first_treated": "first",
+                                        "indicator": "rate", "family": "poisson"},
+                                       lambda f: f.assign(rate=f["rate"] - 10)),
+    "staggered-poisson-not-yet": case({**DID, "design": "staggered", "treatment": None, "first_treated": "first",
+                                       "family": "poisson", "control": "not_yet_treated"}),
+    "staggered-poisson-option": case({**DID, "design": "staggered", "treatment": None, "first_treated": "first",
+                                      "family": "poisson", "band": "pointwise"}),
+    "staggered-sa-covariates": case({**DID, "design": "staggered", "treatment": None, "first_treated": "first",
+                                     "estimator": "sun_abraham", "covariates": ["cov"]}),
+    "staggered-sa-not-yet": case({**DID, "design": "staggered", "treatment": None, "first_treated": "first",
+                                  "estimator": "sun_abraham", "control": "not_yet_treated"}),
+    "staggered-last-treated-cs": case({**DID, "design": "staggered", "treatment": None, "first_treated": "first",
+                                       "control": "last_treated"}),
+    "staggered-sa-no-treated": case({**DID, "design": "staggered", "treatment": None, "first_treated": "first",
+                                     "estimator": "sun_abraham", "control": "last_treated"},
+                                    lambda f: f.assign(first="")),
+    "staggered-window": case({**DID, "design": "staggered", "treatment": None, "first_treated": "first",
+                              "min_e": 3, "max_e": 1}),
+    "staggered-sensitivity-window": case({**DID, "design": "staggered", "treatment": None,
+                                          "first_treated": "first", "anticipation": 1,
+                                          "sensitivity": {"min_e": -2}}),
     "staggered-varying-weights": case({**DID, "design": "staggered", "treatment": None, "first_treated": "first",
                                        "weights": "wv"}),
     "staggered-no-pre-period": case({**DID, "design": "staggered", "treatment": None, "first_treated": "first"},
@@ -223,7 +244,45 @@ SITES: dict[tuple[str, str], tuple[str, ...] | tuple[str, str]] = {
     ("methods/its/negbin", "the negative binomial dispersion could"): (FITTING, "the likelihood's shape in the dispersion"),
     ("methods/its/negbin", "the negative binomial dispersion did"): (FITTING, "Brent's method failing on a bracket"),
     ("methods/did/staggered", "a staggered design needs a"): ("staggered-no-panel",),
-    ("methods/did/staggered", "design: staggered supports family: gaussian"): ("staggered-poisson",),
+    ("methods/did/staggered_count", "a staggered design needs a"): ("staggered-no-panel",),
+    ("methods/did/poisson_staggered", "a Poisson model needs non-negative"): ("staggered-poisson-negative",),
+    ("methods/did/poisson_staggered", "the extended TWFE Poisson needs"): ("staggered-no-never-treated",
+                                                                           "staggered-poisson-not-yet"),
+    ("methods/did/poisson_staggered", "no treated unit-period"): ("staggered-no-post-period",),
+    ("methods/did/poisson_staggered", "'the cohort x period effects"): (FITTING, "identification of the cohort x "
+                                                                        "period effects and convergence of the "
+                                                                        "Poisson iterations"),
+    ("methods/did/poisson_staggered", "a treated cohort x period"): (FITTING, "a cohort x period cell with no "
+                                                                     "events at all, known once the cells are formed"),
+    ("methods/did/poisson_staggered", "fixed_effects must be 'unit' or"): (FITTING, "argument checks of the library "
+                                                                           "function (the pipeline passes 'unit')"),
+    ("methods/did/sun_abraham", "no never-treated units: use control:"): ("staggered-no-never-treated",),
+    ("methods/did/sun_abraham", "no treated units"): ("staggered-sa-no-treated",),
+    ("methods/did/sun_abraham", "no treated cohort is left"): (FITTING, "control: last_treated with a single "
+                                                               "cohort; as a comparison it is reported as a note"),
+    ("methods/did/sun_abraham", "cohort x relative-period effects not"): (FITTING, "identification of the cohort x "
+                                                                          "relative-period effects given the fixed "
+                                                                          "effects"),
+    ("methods/did/sun_abraham", "control must be 'never_treated' or"): (FITTING, "argument checks of the library "
+                                                                        "function (the spec model limits control)"),
+    ("methods/did/aggregate", "aggregation must be one of"): (FITTING, "argument checks of the library function "
+                                                              "(the spec model limits aggregations)"),
+    ("methods/did/aggregate", "no post-treatment ATT(g,t) cells: nothing"): ("staggered-no-post-period",),
+    ("methods/did/aggregate", "no event time at or"): ("staggered-window",),
+    ("methods/did/aggregate", "no event times fall within"): (FITTING, "the event times in a window depend on the "
+                                                              "cohorts' cells; an empty window is reported as a note "
+                                                              "(staggered_notes), the headline does not use it"),
+    ("methods/did/aggregate", "no post-treatment ATT(g,t) in the"): (FITTING, "an aggregation without cells in its "
+                                                                     "window is reported as a note (staggered_notes)"),
+    ("methods/did/aggregate", "the sensitivity analysis needs at"): ("staggered-sensitivity-window",),
+    ("methods/did/aggregate", "the sensitivity analysis needs the"): (FITTING, "the pipeline always passes cells "
+                                                                      "with the universal base period"),
+    ("methods/did/bacon", "the Goodman-Bacon decomposition needs a"): (FITTING, "a comparison only: an unbalanced "
+                                                                       "panel leaves the decomposition out with a "
+                                                                       "note (staggered_notes)"),
+    ("methods/did/bacon", "the treatment does not vary"): ("twfe-never-treated", "staggered-no-post-period"),
+    ("methods/did/bacon", "the treatment must stay on"): (FITTING, "the treatment is built from first_treated, so "
+                                                          "it never switches off"),
     ("methods/did/staggered", "design: staggered needs weights that"): ("staggered-varying-weights",),
     ("methods/did/staggered", "no treated units with a"): ("staggered-no-pre-period",),
     ("methods/did/staggered", "no never-treated units: use control:"): ("staggered-no-never-treated",),

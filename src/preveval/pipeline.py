@@ -111,9 +111,11 @@ def fit_analysis(ev: Evaluation, a: ItsAnalysis | DidAnalysis | SynthAnalysis) -
                                        freq=spec.data.frequency, count=indicator.kind == "count",
                                        indicator=indicator)
     else:
-        from .methods.did import did_prevented, did_robustness, fit_did
+        from .methods.did import did_prevented, did_robustness, did_staggered_detail, fit_did
 
         did_result = fit_did(a, ev.frame, outcome=indicator.column, unit=spec.data.unit, time="t")
+        did_result = did_staggered_detail(a, did_result, ev.frame, outcome=indicator.column, unit=spec.data.unit,
+                                          time="t")
         rob = None
         if a.robustness:
             placebo = {pid: spec.indicator(pid).column for pid in a.placebo_indicators}

@@ -12,6 +12,14 @@ from dataclasses import dataclass
 import pandas as pd
 
 from preveval.results.base import AnalysisResult, Diagnostic, Prevented, Ratio, not_json
+from preveval.results.staggered import (
+    BaconComparison,
+    EstimatorRow,
+    PoissonCell,
+    StaggeredAggregate,
+    StaggeredSensitivity,
+    SunAbrahamResult,
+)
 
 __all__ = [
     "BootstrapSummary",
@@ -178,6 +186,21 @@ class DidResult(AnalysisResult):
     robustness: DidRobustness | None = None
     #: Events prevented in the treated units (count indicators).
     prevented: Prevented | None = None
+    #: Staggered designs: the Callaway & Sant'Anna aggregations by kind (``dynamic``,
+    #: ``group``, ``calendar``); the dynamic rows carry the uniform band.
+    aggregations: dict[str, StaggeredAggregate] | None = None
+    #: Staggered designs: the Goodman-Bacon decomposition of the TWFE estimate (weights sum to 1).
+    bacon: tuple[BaconComparison, ...] | None = None
+    #: Staggered designs: Rambachan & Roth sensitivity to violations of parallel trends.
+    sensitivity: StaggeredSensitivity | None = None
+    #: Staggered designs: the Sun & Abraham interaction-weighted event study.
+    sun_abraham: SunAbrahamResult | None = None
+    #: Staggered designs: TWFE, Callaway & Sant'Anna and Sun & Abraham side by side.
+    estimators: tuple[EstimatorRow, ...] = ()
+    #: Staggered designs: what the comparisons left out, and why.
+    staggered_notes: tuple[str, ...] = ()
+    #: Staggered counts (family poisson): the cohort x period rate ratios (a table in the pack).
+    poisson_cells: tuple[PoissonCell, ...] = not_json(default=())
 
     def event_study_table(self) -> pd.DataFrame:
         """Event-study coefficients as a tidy frame (one row per relative period)."""

@@ -9,7 +9,9 @@ r"""Result records of the staggered-adoption tools (plain numbers; read by the p
   decomposition of the two-way fixed-effects estimate;
 * :class:`HonestSensitivity`, :class:`HonestRow`: Rambachan & Roth (2023) robust intervals
   over a grid of restrictions and the breakdown value;
-* :class:`PoissonStaggeredResult`: Wooldridge (2023) extended TWFE Poisson (ratio scale).
+* :class:`PoissonStaggeredResult`: Wooldridge (2023) extended TWFE Poisson (ratio scale);
+* :class:`StaggeredSensitivity` and :class:`EstimatorRow`: what a staggered analysis adds to
+  its :class:`~preveval.results.did.DidResult` (``sensitivity``, ``estimators``).
 """
 
 from __future__ import annotations
@@ -25,11 +27,13 @@ __all__ = [
     "AggregateRow",
     "BaconComparison",
     "BaconDecomposition",
+    "EstimatorRow",
     "HonestRow",
     "HonestSensitivity",
     "MultiplierBootstrap",
     "PoissonCell",
     "PoissonStaggeredResult",
+    "StaggeredSensitivity",
     "StaggeredAggregate",
     "SunAbrahamResult",
     "SunAbrahamRow",
@@ -268,6 +272,10 @@ class PoissonStaggeredResult:
     fixed_effects: str
     n_obs: int
     n_clusters: int
+    #: Time-varying covariates' coefficients (log scale; ``exp`` is each one's rate ratio).
+    covariates: tuple[Estimate, ...] = ()
+    #: Covariates left out as collinear with the fixed effects and cells.
+    dropped: tuple[str, ...] = ()
 
     def table(self) -> pd.DataFrame:
         """The cohort x period effects as a tidy frame."""
@@ -276,3 +284,49 @@ class PoissonStaggeredResult:
                               "std_error": c.log_ratio.std_error, "rate_ratio": c.rate_ratio.estimate,
                               "ci_low": c.rate_ratio.ci_low, "ci_high": c.rate_ratio.ci_high,
                               "n_treated": c.n_treated} for c in self.cells])
+
+
+@dataclass(frozen=True)
+class StaggeredSensitivity:
+    """Rambachan & Roth (2023) sensitivity of a staggered analysis (results.json ``sensitivity``).
+
+    ``breakdown``: the largest :math:`\bar M` (relative magnitudes) at which the robust
+    95% interval of the target still excludes zero, found by bisection to ``tolerance``
+    (None when even :math:`\bar M = 0` does not; ``breakdown_capped`` when it still excludes
+    zero at the search's upper end, ``upper``); ``target``: the average of the dynamic
+    effects at event times ``0..max_e`` of the Callaway & Sant'Anna event study with the
+    universal base period over ``min_e..max_e`` (``event_times``, reference -1 left out);
+    ``relative_magnitude`` and ``smoothness``: robust intervals over the grids;
+    ``breakdown_smoothness``: the smoothness grid's largest :math:`M` whose interval excludes zero.
+    """
+
+    target: str
+    estimate: float
+    original: tuple[float, float]
+    event_times: tuple[int, ...]
+    n_pre: int
+    breakdown: float | None
+    breakdown_capped: bool
+    upper: float
+    tolerance: float
+    relative_magnitude: HonestSensitivity
+    smoothness: HonestSensitivity | None
+    breakdown_smoothness: float | None
+    #: The event study the bounds read: event time, estimate, standard error.
+    event_study: tuple[tuple[int, float, float], ...] = ()
+
+
+@dataclass(frozen=True)
+class EstimatorRow:
+    """One estimator of the average effect, for the side-by-side comparison (results.json ``estimators``).
+
+    ``estimator``: ``twfe`` (two-way fixed effects, one coefficient), ``callaway_santanna``
+    (the simple aggregate of ATT(g, t)) or ``sun_abraham`` (the interaction-weighted
+    average of the post-period effects); ``weighting`` says what each averages over.
+    """
+
+    estimator: Literal["twfe", "callaway_santanna", "sun_abraham"]
+    label: str
+    effect: Estimate
+    weighting: str
+    headline: bool = False

@@ -12,6 +12,7 @@ __all__ = [
     "Analysis",
     "AnalysisBase",
     "DidAnalysis",
+    "DidSensitivity",
     "Finite",
     "ItsAnalysis",
     "ItsComparison",
@@ -193,6 +194,26 @@ class ItsAnalysis(AnalysisBase):
         return {"": self.intervention}
 
 
+class DidSensitivity(Model):
+    """Sensitivity of a staggered design to violations of parallel trends (Rambachan & Roth 2023).
+
+    Robust intervals for the average of the dynamic effects at event times 0..``max_e``,
+    from the Callaway & Sant'Anna event study with the universal base period over
+    ``min_e``..``max_e``.
+    """
+
+    relative_magnitude: tuple[Annotated[float, Field(ge=0, le=100)], ...] = Field(
+        (0.0, 0.5, 1.0, 1.5, 2.0), min_length=1,
+        description="Mbar values: post-period violations at most Mbar times the largest pre-period one")
+    smoothness: tuple[Annotated[float, Field(ge=0)], ...] | None = Field(
+        None, description="M values (outcome units per period, per period): how much the slope of the trend may "
+        "change each period (default: 0 to the standard error of the target in 6 steps)")
+    min_e: int = Field(-4, ge=-24, le=-2, description="First event time of the event study used (needs at least "
+                       "one pre-period before the reference period -1)")
+    max_e: int = Field(4, ge=0, le=24, description="Last event time of the event study used (the target averages "
+                       "the effects at event times 0..max_e; each one more adds to the computing time)")
+
+
 class DidAnalysis(AnalysisBase):
     """Difference-in-differences: two-by-two, TWFE, event study or staggered."""
 
@@ -222,8 +243,39 @@ class DidAnalysis(AnalysisBase):
         "gaussian", description="gaussian (linear) or poisson (PPML, for counts; effect as a rate ratio)")
     covariates: tuple[Column, ...] = Field((), description="Extra numeric columns adjusted for")
     fixed_effects: tuple[Column, ...] = Field((), description="Extra fixed effects beyond unit and time")
-    control: Literal["never_treated", "not_yet_treated"] = Field(
-        "never_treated", description="staggered: comparison units (as R did::att_gt control_group)")
+    control: Literal["never_treated", "not_yet_treated", "last_treated"] = Field(
+        "never_treated", description="staggered: comparison units (as R did::att_gt control_group; last_treated: "
+        "the last-treated cohort before it starts, estimator sun_abraham only)")
+    estimator: Literal["callaway_santanna", "sun_abraham"] = Field(
+        "callaway_santanna", description="staggered, family gaussian: the headline estimator, Callaway & Sant'Anna "
+        "(2021) or the Sun & Abraham (2021) interaction-weighted event study (family poisson: Wooldridge's 2023 "
+        "extended two-way fixed-effects Poisson)")
+    anticipation: int = Field(0, ge=0, le=24, description="staggered: periods before the first treated period in "
+                              "which units may already react (as R did::att_gt anticipation)")
+    base_period: Literal["varying", "universal"] = Field(
+        "varying", description="staggered: pre-period cells compare each period with the one before (varying, R "
+        "did's default) or every cell with the period before treatment (universal)")
+    allow_unbalanced_panel: bool = Field(
+        False, description="staggered: keep units missing some periods (cells as repeated cross-sections) instead "
+        "of dropping them")
+    aggregations: tuple[Literal["dynamic", "group", "calendar"], ...] = Field(
+        ("dynamic", "group", "calendar"), description="staggered: aggregations of ATT(g,t) reported besides the "
+        "headline (as R did::aggte): by event time, by cohort and by calendar period")
+    min_e: int | None = Field(None, ge=-120, le=120, description="staggered: first event time of the dynamic "
+                              "aggregation (default: all)")
+    max_e: int | None = Field(None, ge=0, le=120, description="staggered: last event time of the dynamic "
+                              "aggregation (default: all; 0 or later, so that it has a post-period effect)")
+    balance_e: int | None = Field(None, ge=0, le=120, description="staggered: keep in the dynamic aggregation only "
+                                  "cohorts observed for event times 0..balance_e")
+    band: Literal["uniform", "pointwise"] = Field(
+        "uniform", description="staggered: simultaneous (uniform) 95% band of the dynamic effects by a seeded "
+        "multiplier bootstrap clustered by unit (reps, seed), or pointwise analytic intervals")
+    sensitivity: bool | DidSensitivity = Field(
+        True, description="staggered: Rambachan & Roth (2023) robust intervals and breakdown value (true: the "
+        "default grids; or a mapping of grids; false: off)")
+    comparisons: bool = Field(
+        True, description="staggered: two-way fixed effects, Callaway & Sant'Anna and Sun & Abraham side by side, "
+        "and the Goodman-Bacon decomposition of the two-way fixed-effects estimate")
     cs_method: Literal["dr", "reg"] = Field(
         "dr",
         description=(
@@ -240,7 +292,8 @@ class DidAnalysis(AnalysisBase):
         "leads and lags count bins, and bin -1 is the reference",
     )
     reps: int = Field(9999, ge=99, le=1_000_000,
-                      description="Wild bootstrap replications, or random re-assignments for randomization inference")
+                      description="Wild bootstrap replications, random re-assignments for randomization inference, "
+                      "or multiplier-bootstrap draws of a staggered design's uniform band")
     weights_type: Literal["rademacher", "webb", "auto"] = Field("auto", alias="bootstrap_weights")
     seed: Seed = 20240101
     placebo_indicators: tuple[Ident, ...] = Field(
@@ -272,7 +325,15 @@ class DidAnalysis(AnalysisBase):
         missing = [n for n in need if getattr(self, n) is None]
         if missing:
             raise ValueError(f"design {self.design} needs {', '.join(missing)}")
+        if self.min_e is not None and self.max_e is not None and self.min_e > self.max_e:
+            raise ValueError(f"min_e ({self.min_e}) is after max_e ({self.max_e})")
         return self
+
+    def sensitivity_options(self) -> DidSensitivity | None:
+        """The sensitivity grids of a staggered design (None when ``sensitivity: false``)."""
+        if self.sensitivity is False:
+            return None
+        return DidSensitivity() if self.sensitivity is True else self.sensitivity
 
 
 class SynthPredictor(Model):

@@ -28,6 +28,18 @@ ITS_CONDITIONAL: dict[str, tuple[Callable[[ItsAnalysis], bool], str]] = {
     "structural_trend": (lambda a: a.estimator == "structural", "estimator: structural"),
     "rate_per": (lambda a: a.offset is not None, "an offset"),
 }
+STAGGERED_GAUSSIAN = "design: staggered with family: gaussian"
+
+
+def _cs(a: DidAnalysis) -> bool:
+    """A staggered design on the linear scale (Callaway & Sant'Anna cells behind it)."""
+    return a.design == "staggered" and a.family == "gaussian"
+
+
+def _band(a: DidAnalysis) -> bool:
+    return _cs(a) and a.band == "uniform" and bool(a.aggregations)
+
+
 DID_CONDITIONAL: dict[str, tuple[Callable[[DidAnalysis], bool], str]] = {
     "treatment": (lambda a: a.design == "twfe", "design: twfe"),
     "group": (lambda a: a.design == "two_by_two", "design: two_by_two"),
@@ -38,11 +50,24 @@ DID_CONDITIONAL: dict[str, tuple[Callable[[DidAnalysis], bool], str]] = {
     "bin_endpoints": (lambda a: a.design == "event_study", "design: event_study"),
     "event_bin": (lambda a: a.design == "event_study", "design: event_study"),
     "control": (lambda a: a.design == "staggered", "design: staggered"),
-    "cs_method": (lambda a: a.design == "staggered" and bool(a.covariates), "design: staggered with covariates"),
+    "cs_method": (lambda a: _cs(a) and bool(a.covariates), "design: staggered with covariates (family gaussian)"),
     "fixed_effects": (lambda a: a.design != "staggered", "a design other than staggered"),
+    "estimator": (_cs, STAGGERED_GAUSSIAN),
+    "anticipation": (_cs, STAGGERED_GAUSSIAN),
+    "base_period": (_cs, STAGGERED_GAUSSIAN),
+    "allow_unbalanced_panel": (_cs, STAGGERED_GAUSSIAN),
+    "aggregations": (_cs, STAGGERED_GAUSSIAN),
+    "min_e": (lambda a: _cs(a) and "dynamic" in a.aggregations, "design: staggered with the dynamic aggregation"),
+    "max_e": (lambda a: _cs(a) and "dynamic" in a.aggregations, "design: staggered with the dynamic aggregation"),
+    "balance_e": (lambda a: _cs(a) and "dynamic" in a.aggregations, "design: staggered with the dynamic aggregation"),
+    "band": (lambda a: _cs(a) and bool(a.aggregations), "design: staggered with aggregations"),
+    "sensitivity": (_cs, STAGGERED_GAUSSIAN),
+    "comparisons": (_cs, STAGGERED_GAUSSIAN),
     "weights_type": (lambda a: a.inference == "wild_bootstrap", "inference: wild_bootstrap"),
-    "reps": (lambda a: a.inference in ("wild_bootstrap", "randomization"), "inference: wild_bootstrap or randomization"),
-    "seed": (lambda a: a.inference in ("wild_bootstrap", "randomization"), "inference: wild_bootstrap or randomization"),
+    "reps": (lambda a: a.inference in ("wild_bootstrap", "randomization") or _band(a),
+             "inference: wild_bootstrap or randomization, or a staggered design's uniform band"),
+    "seed": (lambda a: a.inference in ("wild_bootstrap", "randomization") or _band(a),
+             "inference: wild_bootstrap or randomization, or a staggered design's uniform band"),
     "rate_per": (lambda a: a.offset is not None, "an offset"),
     "placebo_indicators": (lambda a: a.robustness, "robustness: true"),
     "cluster": (lambda a: a.inference in ("cluster", "wild_bootstrap", "randomization"),
@@ -106,10 +131,8 @@ def rule_design_support(spec: EvaluationSpec, pos: Positioned) -> list[Issue]:
     for k, a in enumerate(spec.analyses):
         if not isinstance(a, DidAnalysis):
             continue
-        if a.design == "staggered" and a.family == "poisson":
-            out.append(pos.issue(("analyses", k, "family"), "design: staggered supports family: gaussian only",
-                                 "model the rate (offset with family: gaussian), or use design: twfe or "
-                                 "event_study with family: poisson"))
+        if a.design == "staggered":
+            out += _staggered_support(a, k, pos)
         if a.design == "staggered" and a.cluster is not None and a.cluster != spec.data.unit:
             out.append(pos.issue(("analyses", k, "cluster"), "design: staggered clusters its standard errors by unit "
                                  f"('{spec.data.unit}'); cluster: {a.cluster} would be ignored", "remove cluster"))
@@ -124,6 +147,38 @@ def rule_design_support(spec: EvaluationSpec, pos: Positioned) -> list[Issue]:
         if a.inference in ("wild_bootstrap", "randomization") and spec.data.unit is None and a.cluster is None:
             out.append(pos.issue(("analyses", k, "inference"), f"inference: {a.inference} needs units or "
                                  "clusters", "set data.unit, or cluster: <column>"))
+    return out
+
+
+def _staggered_support(a: DidAnalysis, k: int, pos: Positioned) -> list[Issue]:
+    """What each staggered estimator supports (family poisson: the extended TWFE Poisson)."""
+    out: list[Issue] = []
+    if a.family == "poisson":
+        if a.weights is not None:
+            out.append(pos.issue(("analyses", k, "weights"), "design: staggered with family: poisson (the extended "
+                                 "two-way fixed-effects Poisson) does not take weights",
+                                 "remove weights (the offset already makes the effect one on rates)"))
+        if a.control != "never_treated":
+            out.append(pos.issue(("analyses", k, "control"), "design: staggered with family: poisson compares "
+                                 "with never-treated units only", "remove control"))
+        return out
+    if a.control == "last_treated" and a.estimator != "sun_abraham":
+        out.append(pos.issue(("analyses", k, "control"), "control: last_treated is the Sun & Abraham control "
+                             "cohort", "use never_treated or not_yet_treated, or estimator: sun_abraham"))
+    if a.estimator == "sun_abraham":
+        if a.control == "not_yet_treated":
+            out.append(pos.issue(("analyses", k, "control"), "estimator: sun_abraham compares with never-treated "
+                                 "units or the last-treated cohort, not with not-yet-treated units",
+                                 "use control: never_treated or last_treated"))
+        for name in ("weights", "covariates"):
+            if getattr(a, name):
+                out.append(pos.issue(("analyses", k, name), f"estimator: sun_abraham does not take {name}",
+                                     f"remove {name}, or use estimator: callaway_santanna"))
+    sens = a.sensitivity_options()
+    if sens is not None and sens.min_e >= -1 - a.anticipation:
+        out.append(pos.issue(("analyses", k, "sensitivity", "min_e"), f"the sensitivity analysis needs pre-periods "
+                             f"before the reference event time {-1 - a.anticipation}",
+                             f"set min_e to {-2 - a.anticipation} or earlier"))
     return out
 
 

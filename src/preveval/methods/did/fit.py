@@ -12,18 +12,27 @@ import pandas as pd
 from preveval.methods.did.core import Prepared, prepare
 from preveval.methods.did.event_study import fit_event_study_design
 from preveval.methods.did.staggered import fit_staggered_design
+from preveval.methods.did.staggered_detail import sun_abraham_headline
 from preveval.methods.did.twfe import fit_twfe_design, fit_two_by_two_design
 from preveval.results.did import DidResult
 from preveval.spec.models import DidAnalysis
 
 __all__ = ["DESIGNS", "fit_did"]
 
+def _staggered(spec: DidAnalysis, p: Prepared) -> DidResult:
+    """Callaway & Sant'Anna (or, for counts, the extended TWFE Poisson); Sun & Abraham when it is the estimator."""
+    result = fit_staggered_design(spec, p)
+    if spec.family == "gaussian" and spec.estimator == "sun_abraham":
+        return sun_abraham_headline(spec, p, result)
+    return result
+
+
 #: The fitter of each ``design``.
 DESIGNS: dict[str, Callable[[DidAnalysis, Prepared], DidResult]] = {
     "two_by_two": fit_two_by_two_design,
     "twfe": fit_twfe_design,
     "event_study": fit_event_study_design,
-    "staggered": fit_staggered_design,
+    "staggered": _staggered,
 }
 
 
@@ -39,7 +48,9 @@ def fit_did(spec: DidAnalysis, frame: pd.DataFrame, *, outcome: str, unit: str |
     * ``event_study``: relative-time leads and lags with unit and period fixed effects,
       reference period :math:`-1`, headline :math:`\tau` = treated-observation-weighted
       average of the lags :math:`\ge 0` (:mod:`preveval.methods.did.event_study`);
-    * ``staggered``: Callaway & Sant'Anna (2021) group-time ATTs aggregated to one ATT.
+    * ``staggered``: Callaway & Sant'Anna (2021) group-time ATTs aggregated to one ATT, or
+      (``estimator: sun_abraham``) the Sun & Abraham (2021) interaction-weighted average, or
+      (``family: poisson``) Wooldridge's (2023) extended TWFE Poisson rate ratio.
 
     ``family: poisson`` replaces the linear model by PPML, :math:`E[y] = \exp(\cdot)`, with
     the effect on the log scale. ``frame`` must have passed the data checks; ``time``

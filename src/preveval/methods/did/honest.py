@@ -41,6 +41,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import numpy as np
+from numpy.typing import ArrayLike
 from scipy import optimize, special
 
 from preveval.methods.did.honest_arp import hybrid_reject, lf_critical_value
@@ -51,7 +52,7 @@ __all__ = ["honest_breakdown", "honest_flci", "honest_relative_magnitude", "hone
 KAPPA_SHARE = 0.1
 
 
-def _normalise(betahat: Sequence[float], sigma: np.ndarray, n_pre: int, l_vec: Sequence[float] | None):
+def _normalise(betahat: ArrayLike, sigma: np.ndarray, n_pre: int, l_vec: ArrayLike | None):
     b = np.asarray(betahat, dtype=float).ravel()
     S = np.asarray(sigma, dtype=float)
     n_post = b.size - n_pre
@@ -89,8 +90,8 @@ def _flci_pieces(S: np.ndarray, n_pre: int, lv: np.ndarray):
     return D, Q, q, c0, target, const
 
 
-def honest_flci(betahat: Sequence[float], sigma: np.ndarray, n_pre: int, M: float,
-                l_vec: Sequence[float] | None = None, alpha: float = 0.05) -> tuple[float, float]:
+def honest_flci(betahat: ArrayLike, sigma: np.ndarray, n_pre: int, M: float,
+                l_vec: ArrayLike | None = None, alpha: float = 0.05) -> tuple[float, float]:
     r"""Optimal FLCI for :math:`\theta = l'\tau_{post}` under :math:`\Delta^{SD}(M)` (R ``findOptimalFLCI``).
 
     Over pre-period weights :math:`w` (with :math:`\sum_k w_k = \sum_s s\,l_s`, so that the
@@ -176,8 +177,8 @@ def _gamma(lv: np.ndarray) -> np.ndarray:
     return np.vstack(rows)
 
 
-def rm_confidence_set(betahat: Sequence[float], sigma: np.ndarray, n_pre: int, Mbar: float,
-                      l_vec: Sequence[float] | None = None, alpha: float = 0.05, grid_points: int = 1000,
+def rm_confidence_set(betahat: ArrayLike, sigma: np.ndarray, n_pre: int, Mbar: float,
+                      l_vec: ArrayLike | None = None, alpha: float = 0.05, grid_points: int = 1000,
                       grid_lb: float | None = None, grid_ub: float | None = None, sims: int = 10_000,
                       seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
     r"""The grid of :math:`\theta` and whether the C-LF test accepts each (R ``computeConditionalCS_DeltaRM``).
@@ -239,8 +240,8 @@ def _accepted_interval(acc, n: int) -> np.ndarray:
     return out
 
 
-def honest_relative_magnitude(betahat: Sequence[float], sigma: np.ndarray, n_pre: int, Mbar: float,
-                              l_vec: Sequence[float] | None = None, alpha: float = 0.05, **kw) -> tuple[float, float]:
+def honest_relative_magnitude(betahat: ArrayLike, sigma: np.ndarray, n_pre: int, Mbar: float,
+                              l_vec: ArrayLike | None = None, alpha: float = 0.05, **kw) -> tuple[float, float]:
     """Robust C-LF interval under :math:`\\Delta^{RM}(\\bar M)` (the accepted grid's end points; NaN if none)."""
     grid, accept = rm_confidence_set(betahat, sigma, n_pre, Mbar, l_vec, alpha, **kw)
     if not accept.any():
@@ -248,8 +249,8 @@ def honest_relative_magnitude(betahat: Sequence[float], sigma: np.ndarray, n_pre
     return float(grid[accept].min()), float(grid[accept].max())
 
 
-def honest_sensitivity(betahat: Sequence[float], sigma: np.ndarray, n_pre: int, grid: Sequence[float], *,
-                       restriction: str = "relative_magnitude", l_vec: Sequence[float] | None = None,
+def honest_sensitivity(betahat: ArrayLike, sigma: np.ndarray, n_pre: int, grid: Sequence[float], *,
+                       restriction: str = "relative_magnitude", l_vec: ArrayLike | None = None,
                        alpha: float = 0.05, **kw) -> HonestSensitivity:
     r"""Robust intervals over a grid of :math:`\bar M` (``relative_magnitude``) or :math:`M` (``smoothness``).
 
@@ -288,8 +289,8 @@ def honest_sensitivity(betahat: Sequence[float], sigma: np.ndarray, n_pre: int, 
                              tuple(rows), breakdown, note, 1 - alpha)
 
 
-def honest_breakdown(betahat: Sequence[float], sigma: np.ndarray, n_pre: int, *,
-                     restriction: str = "relative_magnitude", l_vec: Sequence[float] | None = None,
+def honest_breakdown(betahat: ArrayLike, sigma: np.ndarray, n_pre: int, *,
+                     restriction: str = "relative_magnitude", l_vec: ArrayLike | None = None,
                      alpha: float = 0.05, upper: float | None = None, tol: float | None = None, **kw) -> float | None:
     r"""The breakdown value: the largest :math:`\bar M` (or :math:`M`) whose robust interval excludes zero.
 

@@ -18,7 +18,7 @@ from __future__ import annotations
 import numpy as np
 from scipy import optimize
 
-__all__ = ["hybrid_reject", "lf_critical_value"]
+__all__ = ["dual_vertices", "hybrid_reject", "lf_critical_value"]
 
 
 def _eta_lp(y: np.ndarray, X: np.ndarray, sd: np.ndarray):
@@ -39,6 +39,44 @@ def _eta_lp(y: np.ndarray, X: np.ndarray, sd: np.ndarray):
     return float(res.fun), -np.asarray(res.ineqlin.marginals)
 
 
+#: Most candidate bases enumerated for the dual vertices (beyond it each draw solves its LP).
+MAX_BASES = 300_000
+
+
+def dual_vertices(X: np.ndarray, sd: np.ndarray, max_bases: int = MAX_BASES) -> np.ndarray | None:
+    r"""Every vertex of the dual polytope :math:`\{\lambda \ge 0: \lambda'sd = 1, X'\lambda = 0\}` (rows).
+
+    The polytope does not depend on :math:`y`, so :math:`\eta^*(y) = \max_v \lambda_v'y` over its
+    vertices (a bounded LP attains its optimum at a vertex): one matrix product for all draws
+    instead of an LP per draw. Vertices are the basic feasible solutions, enumerated over every
+    choice of :math:`k+1` rows; ``None`` when there are more than ``max_bases`` choices, and an
+    empty array when the polytope is empty (the primal is then unbounded below).
+    """
+    from itertools import combinations
+    from math import comb
+
+    m, k = X.shape
+    r = k + 1
+    if r > m or comb(m, r) > max_bases:
+        return None
+    A = np.vstack([sd, X.T])  # r x m: A @ lam = e1
+    combs = np.array(list(combinations(range(m), r)), dtype=np.intp)
+    M = np.moveaxis(A[:, combs], 1, 0)  # bases x r x r
+    # non-singular bases: |det| against Hadamard's bound (product of the column norms)
+    bound = np.prod(np.linalg.norm(M, axis=1), axis=1)
+    ok = np.abs(np.linalg.det(M)) > 1e-10 * np.maximum(bound, 1e-300)
+    if not ok.any():
+        return np.zeros((0, m))
+    e1 = np.zeros(r)
+    e1[0] = 1.0
+    lam = np.linalg.solve(M[ok], np.broadcast_to(e1, (int(ok.sum()), r))[..., None])[..., 0]
+    feasible = np.all(lam >= -1e-10, axis=1)
+    V = np.zeros((int(feasible.sum()), m))
+    rows = np.arange(V.shape[0])[:, None]
+    V[rows, combs[ok][feasible]] = np.clip(lam[feasible], 0.0, None)
+    return np.unique(np.round(V, 12), axis=0) if V.size else V
+
+
 def lf_critical_value(X: np.ndarray, Sig: np.ndarray, kappa: float, sims: int, seed: int) -> float:
     rng = np.random.default_rng(seed)
     sd = np.sqrt(np.diag(Sig))
@@ -48,7 +86,11 @@ def lf_critical_value(X: np.ndarray, Sig: np.ndarray, kappa: float, sims: int, s
     elif X.shape[1] == 1:
         eta = _eta_one_nuisance(xi / sd, X[:, 0] / sd)
     else:
-        eta = np.array([r[0] for x in xi if (r := _eta_lp(x, X, sd)) is not None])
+        V = dual_vertices(X, sd)
+        if V is not None and V.shape[0]:
+            eta = np.max(xi @ V.T, axis=1)
+        else:
+            eta = np.array([r[0] for x in xi if (r := _eta_lp(x, X, sd)) is not None])
     return float(np.quantile(eta, 1 - kappa))
 
 

@@ -55,6 +55,7 @@ __all__ = ["poisson_staggered"]
 def poisson_staggered(y: np.ndarray, unit: np.ndarray, time: np.ndarray, first_treated: np.ndarray, *,
                       offset: np.ndarray | None = None, fixed_effects: str = "unit",
                       periods_per_year: float | None = None,
+                      covariates: np.ndarray | None = None, covariate_names: tuple[str, ...] = (),
                       label: Callable[[float], str] = lambda o: str(int(o))) -> PoissonStaggeredResult:
     r"""Extended TWFE Poisson ATT(g, t) on the ratio scale, the overall rate ratio and prevented events.
 
@@ -72,6 +73,12 @@ def poisson_staggered(y: np.ndarray, unit: np.ndarray, time: np.ndarray, first_t
         Unit and period effects, or cohort and period effects (the pooled Poisson of the paper).
     periods_per_year : float, optional
         For prevented events per year.
+    covariates : ndarray (rows x k), optional
+        Time-varying covariates entering the exponent additively,
+        :math:`\exp(\cdots + x_{it}'\gamma)` (e.g. a rival initiative's 0/1 column): the cell
+        effects are then net of them, and :math:`e^{\gamma}` is each covariate's own rate ratio.
+    covariate_names : tuple of str
+        Their names (terms of ``covariates`` in the result).
 
     Returns
     -------
@@ -88,6 +95,7 @@ def poisson_staggered(y: np.ndarray, unit: np.ndarray, time: np.ndarray, first_t
         keep = ~early
         y, time, G, unit = y[keep], time[keep], G[keep], np.asarray(unit)[keep]
         offset = None if offset is None else np.asarray(offset)[keep]
+        covariates = None if covariates is None else np.asarray(covariates)[keep]
     if not (G == 0).any():
         raise EstimationError("the extended TWFE Poisson needs never-treated units as the comparison")
     post = (G > 0) & (time >= G)
@@ -99,6 +107,9 @@ def poisson_staggered(y: np.ndarray, unit: np.ndarray, time: np.ndarray, first_t
     idx = np.flatnonzero(post)
     X[idx, [col[(int(G[i]), int(time[i]))] for i in idx]] = 1.0
     names = [f"tau::{label(g)}:{label(t)}" for g, t in cells]
+    cov_names = list(covariate_names)
+    if covariates is not None and cov_names:
+        X = np.column_stack([X, np.asarray(covariates, dtype=float).reshape(len(y), -1)])
     ucode = fe_codes(pd.Series(unit))
     if fixed_effects == "unit":
         fe = [ucode, fe_codes(pd.Series(time))]
@@ -106,14 +117,18 @@ def poisson_staggered(y: np.ndarray, unit: np.ndarray, time: np.ndarray, first_t
         fe = [fe_codes(pd.Series(G)), fe_codes(pd.Series(time))]
     else:
         raise EstimationError(f"fixed_effects must be 'unit' or 'cohort' (got {fixed_effects!r})")
-    fit = fit_fepois(y, X, names, fe, clusters=ucode, vcov="CR1", protect=tuple(names), offset=offset)
-    if len(fit.names) < len(names) or not fit.converged:
+    fit = fit_fepois(y, X, [*names, *cov_names], fe, clusters=ucode, vcov="CR1", protect=tuple(names),
+                     offset=offset)
+    if not set(names) <= set(fit.names) or not fit.converged:
         missing = sorted(set(names) - set(fit.names))
         raise EstimationError("the cohort x period effects are not identified"
                               + (f" ({', '.join(missing)}: no events in the cell?)" if missing else
                                  " (the Poisson iterations did not converge)"))
-    tau, V = fit.coef, fit.cov.vcov
-    Xk = X[fit.keep]
+    kept = [fit.names.index(n) for n in names]
+    cov_est = tuple(Estimate.wald(nm, float(fit.coef[j]), float(np.sqrt(fit.cov.vcov[j, j])), n=fit.n_obs)
+                    for j, nm in enumerate(fit.names) if nm in cov_names)
+    tau, V = fit.coef[kept], fit.cov.vcov[np.ix_(kept, kept)]
+    Xk = X[fit.keep][:, :len(names)]
     obs = Xk.T @ y[fit.keep]
     if np.any(obs <= 0):
         raise EstimationError("a treated cohort x period cell has no events: its rate ratio is not finite")
@@ -143,5 +158,6 @@ def poisson_staggered(y: np.ndarray, unit: np.ndarray, time: np.ndarray, first_t
     return PoissonStaggeredResult(
         effect=effect, ratio=effect.exp(), att_count=att, cells=out, expected_untreated=float(E0.sum()),
         observed=float(obs.sum()), prevented=prevented, fixed_effects=fixed_effects, n_obs=fit.n_obs,
-        n_clusters=int(fit.cov.n_clusters or 0),
+        n_clusters=int(fit.cov.n_clusters or 0), covariates=cov_est,
+        dropped=tuple(c for c in cov_names if c not in fit.names),
     )

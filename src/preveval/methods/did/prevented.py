@@ -46,6 +46,8 @@ def did_prevented(spec: DidAnalysis, result: DidResult, frame: pd.DataFrame, *, 
     (randomization inference with very few treated areas): events prevented would then have
     no interval worth the name.
     """
+    if result.prevented is not None:  # counted by the estimator itself (staggered counts)
+        return result.prevented
     e = result.effect
     if e.ci_low is None or e.ci_high is None or not (math.isfinite(e.ci_low) and math.isfinite(e.ci_high)):
         return None

@@ -184,8 +184,10 @@ def fit_staggered_design(spec: DidAnalysis, p: Prepared, options: StaggeredOptio
     mean, regression, propensity score and cohort share is weighted, as R ``did`` with
     ``weightsname``.
     """
-    if spec.family != "gaussian":
-        raise EstimationError("design: staggered supports family: gaussian only")
+    if spec.family == "poisson":
+        from preveval.methods.did.staggered_count import fit_staggered_count
+
+        return fit_staggered_count(spec, p)
     if spec.fixed_effects:
         p.warnings.append("design: staggered (Callaway & Sant'Anna) does not use fixed_effects")
     if spec.inference != "cluster":
