@@ -161,7 +161,10 @@ def run(file: Annotated[Path, typer.Argument(help="The evaluation YAML file.")],
 
             result = _guard(debug, lambda: ev.run(progress=step))
             bar.update(task, description="writing the pack", completed=n)
-            _guard(debug, lambda: result.write_pack(out_dir, publish=publish))
+            def writing(part: str) -> None:
+                bar.update(task, description=f"writing the pack: {escape(terminal_text(part))}")
+
+            _guard(debug, lambda: result.write_pack(out_dir, publish=publish, progress=writing))
             bar.update(task, completed=n + 1)
     _print_summary(result, out_dir)
 
