@@ -19,7 +19,7 @@ from ..spec.loader import Loc, Positioned
 from ..spec.models import DidAnalysis, EvaluationSpec, ItsAnalysis, SynthAnalysis
 from ..spec.validate import suggest
 from .design_checks import check_designs
-from .periods import EXAMPLES, FREQUENCIES, parse_period, parse_periods
+from .periods import EXAMPLES, FREQUENCIES, parse_period, parse_periods, period_ordinals
 from .read import Dataset
 
 MAX_CELL_ERRORS = 10
@@ -368,7 +368,7 @@ def check_dataset(ds: Dataset, spec: EvaluationSpec, pos: Positioned) -> tuple[p
     if any(i.level == "error" for i in issues):
         return frame, issues
     frame["period"] = periods
-    frame["t"] = np.array([p.ordinal for p in periods], dtype=np.int64)
+    frame["t"] = period_ordinals(periods)
     issues += _check_structure(ds, frame, spec, pos)
     if not any(i.level == "error" for i in issues):
         issues += check_intervention_windows(spec, frame, pos)

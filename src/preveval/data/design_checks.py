@@ -54,6 +54,18 @@ def treated_rows(a: DidAnalysis, frame: pd.DataFrame) -> np.ndarray:
     return np.isfinite(frame[a.first_treated].to_numpy(dtype=float))
 
 
+def _varies_within(values: np.ndarray, units: pd.Series) -> bool:
+    """Some unit has two different values (missing values excluded, as ``nunique``)."""
+    codes = pd.factorize(units, use_na_sentinel=True)[0]
+    ok = (codes >= 0) & ~np.isnan(values)
+    codes, values = codes[ok], values[ok]
+    k = int(codes.max()) + 1 if codes.size else 0
+    low, high = np.full(k, np.inf), np.full(k, -np.inf)
+    np.minimum.at(low, codes, values)
+    np.maximum.at(high, codes, values)
+    return bool((high > low).any())
+
+
 def treated_units(a: DidAnalysis, frame: pd.DataFrame, unit: str) -> set[str]:
     """The units a DiD analysis treats at some point."""
     return {str(u) for u in pd.unique(frame[unit][treated_rows(a, frame)])}
@@ -150,7 +162,7 @@ def check_did(spec: EvaluationSpec, frame: pd.DataFrame, pos: Positioned, k: int
         if not (d != 0).any():
             out.append(pos.issue(("analyses", k, "treatment"), f"no treated observations: '{a.treatment}' is 0 "
                                  "everywhere"))
-        elif unit is not None and not (pd.Series(d).groupby(frame[unit].astype(str).to_numpy()).nunique() > 1).any():
+        elif unit is not None and not _varies_within(d, frame[unit]):
             out.append(pos.issue(("analyses", k, "treatment"), f"'{a.treatment}' never changes within a unit, so the "
                                  "unit fixed effects absorb it and its effect cannot be estimated",
                                  "code the treatment 1 only from the period the initiative starts in each unit"))

@@ -129,8 +129,19 @@ def parse_periods(values: pd.Series, freq: str) -> tuple[pd.Series, list[int]]:
             parsed[:-1] = [parse_period(u, freq) for u in uniques.tolist()]
             out = parsed[codes]
             bad = np.flatnonzero(pd.isna(out) | (codes < 0))
-            return pd.Series(out, index=values.index, dtype=object), bad.tolist()
+            series = pd.Series(out, index=values.index, dtype=object)
+            if not len(bad):  # the ordinals too, from the distinct values (see period_ordinals)
+                series.attrs["ordinals"] = np.array([p.ordinal for p in parsed[:-1]], dtype=np.int64)[codes]
+            return series, bad.tolist()
     return _parse_cells(values, freq)
+
+
+def period_ordinals(periods: pd.Series) -> np.ndarray:
+    """The ordinals of a column of periods that :func:`parse_periods` returned without failures."""
+    known = periods.attrs.get("ordinals")
+    if isinstance(known, np.ndarray) and len(known) == len(periods):
+        return known
+    return np.array([p.ordinal for p in periods], dtype=np.int64)
 
 
 def _parse_cells(values: pd.Series, freq: str) -> tuple[pd.Series, list[int]]:
