@@ -44,6 +44,12 @@ def _ols_influence(dy: np.ndarray, X: np.ndarray, ctrl: np.ndarray, w: np.ndarra
     the influence of :math:`\\hat\\gamma` (n x k)."""
     n = len(dy)
     wc = np.where(ctrl, w, 0.0)
+    if X.shape[1] == 1:  # the constant alone (no covariates): a weighted mean, in vector operations
+        share = wc.sum() / n  # (matrix products of one column pay BLAS's set-up on every cell)
+        if not share > 0:
+            raise EstimationError("the covariates are collinear among the comparison units of a cell")
+        fit = np.full(n, (wc @ dy) / n / share)
+        return fit, ((wc * (dy - fit)) / share)[:, None]
     xtx = (X * wc[:, None]).T @ X / n
     if np.linalg.matrix_rank(xtx) < X.shape[1]:
         raise EstimationError("the covariates are collinear among the comparison units of a cell")
