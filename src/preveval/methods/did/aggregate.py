@@ -75,12 +75,29 @@ def _wif(keep: np.ndarray, pg: np.ndarray, w: np.ndarray, G: np.ndarray, groups:
     return num / tot - np.outer(num.sum(axis=1), pg[keep] / tot**2)
 
 
+def _wif_times(keep: np.ndarray, pg: np.ndarray, w: np.ndarray, G: np.ndarray, groups: np.ndarray,
+               a: np.ndarray) -> np.ndarray:
+    r"""``_wif(keep, ...) @ a`` without the units x cells matrix: with :math:`S_a(G_i)` the sum
+    of ``a`` over the kept cells of unit i's group and :math:`S_1` their number,
+    :math:`(w S_a - p'a)/P - (w S_1 - P)\,p'a/P^2` (``p`` the kept shares, ``P`` their sum)."""
+    pk, gk = pg[keep], groups[keep]
+    tot, pa = pk.sum(), pk @ a
+    levels, inverse = np.unique(gk, return_inverse=True)
+    sums, counts = np.bincount(inverse, weights=a), np.bincount(inverse).astype(float)
+    at = np.clip(np.searchsorted(levels, G), 0, len(levels) - 1)
+    hit = levels[at] == G
+    s_a, s_1 = np.where(hit, sums[at], 0.0), np.where(hit, counts[at], 0.0)
+    return (w * s_a - pa) / tot - (w * s_1 - tot) * pa / tot**2
+
+
 def _weighted(att: np.ndarray, inf: np.ndarray, keep: np.ndarray, pg: np.ndarray, w: np.ndarray,
               G: np.ndarray, groups: np.ndarray, estimate_weights: bool = True) -> tuple[float, np.ndarray]:
     wts = pg[keep] / pg[keep].sum()
-    psi = inf[:, keep] @ wts
+    full = np.zeros(inf.shape[1])  # zero weights elsewhere: no copy of the kept columns
+    full[keep] = wts
+    psi = inf @ full
     if estimate_weights:
-        psi = psi + _wif(keep, pg, w, G, groups) @ att[keep]
+        psi = psi + _wif_times(keep, pg, w, G, groups, att[keep])
     return float(wts @ att[keep]), psi
 
 
