@@ -66,6 +66,12 @@ class StaggeredOptions:
                    bool(getattr(spec, "allow_unbalanced_panel", False)))
 
 
+def _read_only(a: np.ndarray) -> np.ndarray:
+    """``a`` itself, made read-only (an array no one else holds: no copy)."""
+    a.setflags(write=False)
+    return a
+
+
 def _frozen(a: np.ndarray) -> np.ndarray:
     a = np.array(a, copy=True)
     a.setflags(write=False)
@@ -250,7 +256,9 @@ def group_time_cells(
                               "set cs_method: reg")
     cohorts = [g for g in np.unique(G[G > 0]) if g > periods[0] + a]
     rows: list[tuple[float, int, int, int, int, bool, float]] = []
-    ifs: list[np.ndarray] = []
+    # the influence functions, one column per cell, written in place (Fortran order): pages of
+    # the columns no cell uses are never touched, so the bound costs no memory
+    ifs = np.empty((n, max(1, len(cohorts) * len(periods))), order="F")
     skipped: list[str] = []
     start = 0 if universal else 1
     for g in cohorts:
@@ -262,7 +270,7 @@ def group_time_cells(
                 break
             if universal and b == j:
                 rows.append((g, t, int(periods[b]), int(treat.sum()), 0, True, 0.0))
-                ifs.append(np.zeros(n))
+                ifs[:, len(rows) - 1] = 0.0
                 continue
             ctrl = _comparison(G, g, control, periods[max(j, b)] + a)
             if not ctrl.any():
@@ -277,12 +285,12 @@ def group_time_cells(
                 continue
             rows.append((g, t, int(periods[b]), int((treat & observed[:, j]).sum()),
                          int((ctrl & observed[:, j]).sum()), False, att))
-            ifs.append(inf)
+            ifs[:, len(rows) - 1] = inf
     arr = np.array([r[:6] for r in rows], dtype=float).reshape(-1, 6)
     return GroupTimeCells(
         group=_frozen(arr[:, 0].astype(np.int64)), time=_frozen(arr[:, 1].astype(np.int64)),
         base=_frozen(arr[:, 2].astype(np.int64)), att=_frozen(np.array([r[6] for r in rows], dtype=float)),
-        inf=_frozen(np.column_stack(ifs) if ifs else np.zeros((n, 0))),
+        inf=_read_only(ifs[:, :len(rows)]),
         n_treated=_frozen(arr[:, 3].astype(np.int64)), n_control=_frozen(arr[:, 4].astype(np.int64)),
         reference=_frozen(arr[:, 5].astype(bool)), unit_group=_frozen(G.astype(float)), unit_weight=_frozen(wu),
         unit_codes=_frozen(np.arange(n) if unit_codes is None else unit_codes), periods=_frozen(periods),
