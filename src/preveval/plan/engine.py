@@ -41,7 +41,7 @@ __all__ = ["Simulator", "Task", "run_tasks", "signed_score", "threshold", "thres
 
 Z_CRIT = 1.959963984540054  # two-sided 5%
 EXPANSIONS = 8  # doublings of the first guess before a simulation counts as "never detects"
-TOLERANCE = 0.005  # relative width of the final bracket
+TOLERANCE = 0.02  # relative width of the final bracket (the root is interpolated inside it)
 TOL_Z = 0.02  # |g| below this is the root: 0.02 standard errors, under 1% of an MDE
 MAX_STEPS = 8
 

@@ -59,15 +59,10 @@ def yule_walker(r: np.ndarray, order: int) -> tuple[np.ndarray, float]:
 
 def _ar_path(rng: np.random.Generator, phi: np.ndarray, n: int, burn: int = 100) -> np.ndarray:
     """A stationary AR path with unit-variance innovations (burn-in discarded)."""
-    p = len(phi)
+    from scipy.signal import lfilter
+
     z = rng.standard_normal(n + burn)
-    u = np.zeros(n + burn)
-    for k in range(n + burn):
-        acc = z[k]
-        for j in range(min(p, k)):
-            acc += phi[j] * u[k - 1 - j]
-        u[k] = acc
-    return u[burn:]
+    return np.asarray(lfilter([1.0], np.r_[1.0, -np.asarray(phi, dtype=float)], z))[burn:]
 
 
 def extend_series(series: pd.DataFrame, extra: int) -> pd.DataFrame:
@@ -101,6 +96,8 @@ class ItsSimulator:
     alpha: float | None
     rho: float
     n_pre: int
+    #: the longest extra post period simulated (the noise is drawn for it and cut)
+    max_extra: int = 0
     _designs: dict[int, Any] = field(default_factory=dict, repr=False)
 
     @classmethod
@@ -153,18 +150,24 @@ class ItsSimulator:
         return self._designs[extra]
 
     def noise(self, rng: np.random.Generator, extra: int) -> dict[str, np.ndarray]:
-        """The random numbers of one simulation (common to every effect size)."""
+        """The random numbers of one simulation (common to every effect size and length).
+
+        They are drawn for the longest horizon (``max_extra`` more periods) and cut to the
+        one asked for, so that a longer post period adds periods to the same series.
+        """
         _, d, _, _ = self._design(extra)
-        n = len(d.y)
-        groups = np.unique(d.group)
+        n0 = len(self.series)
+        n_groups = int(d.group.max() - d.group.min()) + 1
+        n_long = n0 + max(self.max_extra, extra)
+        keep = n0 + extra
         if self.family == "gaussian":
-            z = np.concatenate([_ar_path(rng, self.phi, int((d.group == g).sum())) for g in groups[::-1]])
+            paths = [_ar_path(rng, self.phi, n_long)[:keep] for _ in range(n_groups)]
             scale = np.sqrt(self.sigma2 / max(_ar_variance(self.phi), 1e-12))
-            return {"e": z * scale}
+            return {"e": np.concatenate(paths) * scale}
         r = float(np.clip(self.rho, -0.95, 0.95))
-        lat = np.concatenate([_ar_path(rng, np.array([r]), int((d.group == g).sum())) for g in groups[::-1]])
+        lat = np.concatenate([_ar_path(rng, np.array([r]), n_long)[:keep] for _ in range(n_groups)])
+        w = np.concatenate([special.ndtr(rng.standard_normal(n_long))[:keep] for _ in range(n_groups)])
         u = special.ndtr(lat * np.sqrt(1 - r * r))
-        w = special.ndtr(rng.standard_normal(n))
         return {"u": np.clip(u, 1e-12, 1 - 1e-12), "w": np.clip(w, 1e-12, 1 - 1e-12)}
 
     def draw(self, noise: dict[str, np.ndarray], effect: float, extra: int) -> pd.DataFrame:

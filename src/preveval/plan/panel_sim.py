@@ -85,6 +85,8 @@ class PanelSimulator:
     t_min: int = 0
     block: int = 1
     n_blocks: int = 1
+    #: the longest extra post period simulated (the draws are made for it)
+    max_extra: int = 0
     _cache: dict[int, Any] = field(default_factory=dict, repr=False)
 
     def __post_init__(self) -> None:
@@ -147,7 +149,8 @@ class PanelSimulator:
     def noise(self, rng: np.random.Generator, extra: int) -> dict[str, np.ndarray]:
         """The block draws of one simulation (common to every effect size)."""
         f, ui, pos, _, _ = self._horizon(extra)
-        n_target = int(pos.max() // self.block) + 1
+        # drawn for the longest horizon, so that a longer post period keeps the same draws
+        n_target = int((pos.max() + max(self.max_extra - extra, 0)) // self.block) + 1
         rows = 1 if self.common_blocks else len(self.units)
         blocks = rng.integers(0, self.n_blocks, size=(rows, n_target))
         return {"blocks": blocks}

@@ -90,12 +90,13 @@ def _advice(p: AnalysisPlan, spec: Any) -> list[str]:
                  if pw is not None and pw >= 0.8]
         if waits:
             ideas.append(f"waiting until {waits[0][0]} (power {waits[0][1]:.0%} then)")
-        elif lc.get("power"):
-            ideas.append(f"waiting will not be enough on its own (power {lc['power'][-1]:.0%} by {lc['last_period'][-1]})")
         ideas.append("adding comparison areas" if p.method != "its" else "adding a comparison series (areas or an "
                      "outcome the initiative does not touch)")
         ideas.append("pooling with other areas that run the initiative (preveval hub)")
         out.append("To detect " + effect_phrase(p, p.plausible_effect, spec) + ", consider " + "; ".join(ideas) + ".")
+        if not waits and lc.get("power") and len(lc["power"]) > 1 and lc["power"][-1] is not None:
+            out.append(f"Waiting alone would not be enough: with data to {lc['last_period'][-1]} the power would "
+                       f"be {lc['power'][-1]:.0%}.")
     return out
 
 
@@ -207,8 +208,13 @@ def build_plan_sections(plan: PlanResult) -> list[Section]:
     """Every section of plan.html / plan.md in reading order."""
     spec = plan.spec
     planned = [p for p in plan.analyses.values() if p.status == "planned"]
-    summary = Section(id="plan-summary", title="Is this measurable?",
-                      headline=_headline(planned[0], spec) if planned else "No analysis could be planned.")
+    with_power = [p for p in planned if p.power is not None]
+    able = [p for p in with_power if p.power is not None and p.power >= 0.8]
+    head = (f"{len(able)} of the {len(with_power)} analyses with a plausible effect can detect it with 80% power at "
+            "the 5% level." if with_power else
+            "No analysis states a plausible effect: the minimum detectable effects below say what each can detect."
+            if planned else "No analysis could be planned.")
+    summary = Section(id="plan-summary", title="Is this measurable?", headline=head)
     for p in planned:
         summary.bullets.append(_headline(p, spec))
     summary.paragraphs.append(

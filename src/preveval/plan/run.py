@@ -178,8 +178,9 @@ def plan_evaluation(ev: Any, settings: PlanSettings | None = None, *,
         p = built[a.id]
         if not isinstance(p, Planned):
             continue
-        sims[key] = (p.simulator, p.direction, p.guess)
         lengths[key] = [0, *sorted({int(round(y * p.ppy)) for y in settings.extra_years if y > 0})]
+        p.simulator.max_extra = max(lengths[key])
+        sims[key] = (p.simulator, p.direction, p.guess)
         for extra in lengths[key]:
             n = settings.n_simulations if extra == 0 else settings.n_length()
             tasks.extend(Task(key, extra, tuple(range(lo, min(lo + CHUNK, n)))) for lo in range(0, n, CHUNK))
