@@ -16,8 +16,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-import shutil
-import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -31,7 +29,7 @@ from preveval.hub.records import PackRecord, RawPack, parse_pack, read_pack
 from preveval.hub.synthesis import Synthesis, synthesise
 from preveval.pack.manifest import MANIFEST, manifest_bytes, read_manifest
 from preveval.pack.target import Target, claim_target, os_problem, resolve_target
-from preveval.pack.writer import _install, put_file
+from preveval.pack.writer import _install, put_file, staging_folder
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -101,14 +99,7 @@ def _write(raws: list[RawPack], t: Target) -> tuple[list[PackRecord], list[Synth
         DATABASE: database_bytes(raws, records, syntheses, initiative_documents(records, syntheses)),
         INDEX: render_index(records, syntheses).encode("utf-8"),
     }
-    try:
-        tmp = Path(tempfile.mkdtemp(prefix=f".{t.name}.tmp-", dir=t.parent))
-    except OSError as exc:
-        raise PackError(os_problem(t.show(t.parent), "create a temporary folder", exc)) from None
-    try:
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o777 & ~umask)
+    with staging_folder(t) as tmp:
         for rel, data in [*files.items(), (MANIFEST, manifest_bytes(files))]:
             try:
                 put_file(tmp / rel, data)
@@ -116,9 +107,6 @@ def _write(raws: list[RawPack], t: Target) -> tuple[list[PackRecord], list[Synth
                 raise PackError(os_problem(t.show(t.out / rel), "write the file", exc)
                                 + f"; {t.show()} was left as it was") from None
         _install(tmp, t)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
     return records, syntheses
 
 

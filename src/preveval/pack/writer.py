@@ -154,22 +154,30 @@ def write_pack(result: EvaluationResult, out: Path, *, progress: Callable[[str],
     """
     with claim_target(out) as claim:
         t = claim.target
-        try:
-            tmp = Path(tempfile.mkdtemp(prefix=f".{t.name}.tmp-", dir=t.parent))
-        except OSError as exc:
-            raise PackError(os_problem(t.show(t.parent), "create a temporary folder", exc)) from None
-        try:
-            umask = os.umask(0)
-            os.umask(umask)
-            os.chmod(tmp, 0o777 & ~umask)  # mkdtemp makes it private; a pack is an ordinary folder
+        with staging_folder(t) as tmp:
             files = _write_into(result, tmp, t, progress, publish)
             _put(tmp, MANIFEST, manifest_bytes(files), t)
             _sync_dir(tmp)
             _install(tmp, t)
-        except BaseException:
-            shutil.rmtree(tmp, ignore_errors=True)
-            raise
     return t.out
+
+
+@contextlib.contextmanager
+def staging_folder(t: Target) -> Iterator[Path]:
+    """A new folder beside the target, as the user's umask would make it (``mkdtemp`` makes it
+    private; a pack is an ordinary folder), removed again if anything fails inside."""
+    try:
+        tmp = Path(tempfile.mkdtemp(prefix=f".{t.name}.tmp-", dir=t.parent))
+    except OSError as exc:
+        raise PackError(os_problem(t.show(t.parent), "create a temporary folder", exc)) from None
+    try:
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o777 & ~umask)
+        yield tmp
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
 
 
 def write_folder(out: Path, build: Callable[[Target], dict[str, bytes]],
@@ -184,23 +192,13 @@ def write_folder(out: Path, build: Callable[[Target], dict[str, bytes]],
         if check is not None:
             check(t)
         files = build(t)
-        try:
-            tmp = Path(tempfile.mkdtemp(prefix=f".{t.name}.tmp-", dir=t.parent))
-        except OSError as exc:
-            raise PackError(os_problem(t.show(t.parent), "create a temporary folder", exc)) from None
-        try:
-            umask = os.umask(0)
-            os.umask(umask)
-            os.chmod(tmp, 0o777 & ~umask)
+        with staging_folder(t) as tmp:
             for rel, data in files.items():
                 (tmp / rel).parent.mkdir(parents=True, exist_ok=True)
                 _put(tmp, rel, data, t)
             _put(tmp, MANIFEST, manifest_bytes(files), t)
             _sync_dir(tmp)
             _install(tmp, t)
-        except BaseException:
-            shutil.rmtree(tmp, ignore_errors=True)
-            raise
     return t.out
 
 
