@@ -131,13 +131,17 @@ def _links_table(result: ContributionResult) -> pd.DataFrame:
     )
 
 
-def _rivals_table(result: ContributionResult) -> pd.DataFrame:
+def _rivals_table(result: ContributionResult, effects: dict[str, tuple[list[str], str]] | None = None) -> pd.DataFrame:
+    effects = effects or {}
+    cols = ["id", "rival explanation", "status", "evidence for", "evidence against", "basis"]
+    if effects:
+        cols.append("its own estimated effect")
     return pd.DataFrame(
         [{"id": r.id, "rival explanation": r.description, "status": RIVAL_STATUS_WORDS[r.status],
           "evidence for": "; ".join(r.evidence_for), "evidence against": "; ".join(r.evidence_against),
-          "basis": r.reason}
+          "basis": r.reason, "its own estimated effect": effects.get(r.id, ([], ""))[1]}
          for r in result.rival_explanations],
-        columns=["id", "rival explanation", "status", "evidence for", "evidence against", "basis"],
+        columns=cols,
     )
 
 
@@ -176,7 +180,8 @@ def _bf(bf: float | None) -> str:
     return f"{bf:.3g}"
 
 
-def contribution_section(result: ContributionResult, spec: Any = None, *, diagram: bool = True) -> Section:
+def contribution_section(result: ContributionResult, spec: Any = None, *, diagram: bool = True,
+                         rival_effects: dict[str, tuple[list[str], str]] | None = None) -> Section:
     """Contribution analysis in Mayne's six steps, with the tracing table and figures.
 
     With ``spec`` and ``diagram``, step 2 carries the logic-model diagram coloured by the
@@ -226,7 +231,9 @@ def contribution_section(result: ContributionResult, spec: Any = None, *, diagra
     if result.rival_explanations:
         s4.bullets = [f"{r.description}: {RIVAL_STATUS_WORDS[r.status]} ({r.reason})."
                       for r in result.rival_explanations]
-        s4.tables.append(TableItem("contribution-rivals", "Rival explanations", _rivals_table(result)))
+        for r in result.rival_explanations:  # was it the initiative or the rival? (pack/rival_effects.py)
+            s4.paragraphs += (rival_effects or {}).get(r.id, ([], ""))[0]
+        s4.tables.append(TableItem("contribution-rivals", "Rival explanations", _rivals_table(result, rival_effects)))
     else:
         s4.paragraphs.append("No rival explanations were recorded. Every change has other possible causes; "
                              "naming them makes the contribution claim testable.")
@@ -355,7 +362,9 @@ def contribution_sections(result: Any) -> list[Section]:
     spec = result.spec
     contribution: ContributionResult | None = result.contribution
     if contribution is not None:
-        out.append(contribution_section(contribution, spec, diagram=False))
+        from preveval.pack.rival_effects import rival_effects
+
+        out.append(contribution_section(contribution, spec, diagram=False, rival_effects=rival_effects(result)))
         rating = contribution.rating
     else:
         rating = rate_evidence(spec, result.analyses, economics=result.economics)

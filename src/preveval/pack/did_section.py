@@ -15,6 +15,7 @@ from matplotlib.figure import Figure
 
 from preveval.data.design_checks import FEW_TREATED
 from preveval.pack.section import FigureItem, Section, TableItem
+from preveval.pack.staggered_section import staggered_subsections
 from preveval.pack.style import (
     GREY,
     ROLE,
@@ -43,6 +44,11 @@ DESIGNS = {
     "twfe": "a two-way fixed-effects difference-in-differences (unit and period fixed effects)",
     "event_study": "an event study (effects by period relative to the start, unit and period fixed effects)",
     "staggered": "a staggered-adoption difference-in-differences (Callaway & Sant'Anna group-time effects)",
+}
+STAGGERED_ESTIMATORS = {
+    "sun_abraham": "a staggered-adoption difference-in-differences (Sun & Abraham interaction-weighted event study)",
+    "poisson": "a staggered-adoption difference-in-differences for counts (Wooldridge's extended two-way "
+               "fixed-effects Poisson: a rate ratio for each opening wave and period)",
 }
 
 
@@ -79,8 +85,13 @@ def headline(result: DidResult, indicator: Indicator, spec: DidAnalysis | None =
 
 
 def _paragraphs(result: DidResult, indicator: Indicator) -> list[str]:
+    design = DESIGNS.get(result.design, result.design)
+    if result.design == "staggered":
+        key = "poisson" if result.family == "poisson" else ("sun_abraham" if result.sun_abraham is not None and any(
+            e.headline and e.estimator == "sun_abraham" for e in result.estimators) else "")
+        design = STAGGERED_ESTIMATORS.get(key, design)
     out = [
-        f"This analysis is {DESIGNS.get(result.design, result.design)}. It compares how "
+        f"This analysis is {design}. It compares how "
         f"{lower_first(indicator.label)} changed in the places (or groups) where the initiative ran with how "
         "they changed, over the same time, where it did not. The comparison stands in for what would have "
         "happened without the initiative, so the key assumption is that both would have followed parallel "
@@ -284,6 +295,7 @@ def did_section(result: DidResult, indicator: Indicator, spec: DidAnalysis, verd
         gt = gt.drop(columns=["group", "time"]).rename(columns={"group_label": "first treated", "time_label": "period"})
         gt = gt[["first treated", "period", *[c for c in gt.columns if c not in ("first treated", "period")]]]
         sec.tables.append(TableItem(f"{spec.id}-group-time", "Group-time average treatment effects", gt, show=False))
+    sec.subsections.extend(staggered_subsections(result, indicator, spec))
     rob = getattr(result, "robustness", None)
     if rob is not None:
         sub = Section(id=f"{spec.id}-robustness", title="Robustness checks")

@@ -308,6 +308,17 @@ def rule_economics_primary(spec: EvaluationSpec, pos: Positioned) -> list[Issue]
                       "that analysis the primary", level="warning")]
 
 
+def rule_rival_columns(spec: EvaluationSpec, pos: Positioned) -> list[Issue]:
+    """A rival explanation's data column is used by an analysis that adjusts for it (else it is a warning)."""
+    if spec.contribution is None:
+        return []
+    used = {c for a in spec.analyses for c in getattr(a, "covariates", ())}
+    return [pos.issue(("contribution", "rival_explanations", k, "column"), f"no analysis adjusts for '{r.column}', "
+                      "so the rival's own effect is not estimated", "add it to the covariates of an analysis (for "
+                      "example a staggered design with family: poisson)", level="warning")
+            for k, r in enumerate(spec.contribution.rival_explanations) if r.column is not None and r.column not in used]
+
+
 DESIGN_RULES = (
     rule_ignored_options,
     rule_design_support,
@@ -316,4 +327,5 @@ DESIGN_RULES = (
     rule_plausible_effects,
     rule_synth,
     rule_economics_primary,
+    rule_rival_columns,
 )

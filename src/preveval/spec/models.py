@@ -181,6 +181,9 @@ class RivalExplanation(Model):
     evidence_against: tuple[str, ...] = ()
     status: Literal["ruled_out", "partly", "not_ruled_out"] | None = None
     links: tuple[Ident, ...] = ()
+    column: Column | None = Field(
+        None, description="Data column marking where and when the rival was at work (e.g. 0/1 in the campaign's "
+        "quarters); an analysis with it among its covariates reports its own estimated effect in the rival's row")
 
 
 class EvidenceItem(Model):
