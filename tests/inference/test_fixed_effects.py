@@ -90,3 +90,27 @@ def test_singletons_are_dropped_iteratively():
     unit = np.array([0, 0, 1, 1, 2, 2, 3])
     time = np.array([0, 1, 0, 1, 0, 1, 0])
     np.testing.assert_array_equal(singleton_mask([unit, time]), [1, 1, 1, 1, 1, 1, 0])
+
+
+def test_independent_columns_are_the_greedy_basis_by_rank() -> None:
+    """``_independent`` keeps column j exactly when it raises the rank of the columns kept before
+    it (numpy's SVD rank as the independent check), on designs with exact collinearities."""
+    from preveval.inference.fixed_effects import _independent
+
+    rng = np.random.default_rng(5)
+    for trial in range(12):
+        n, k = 200, int(rng.integers(4, 40))
+        X = rng.normal(size=(n, k))
+        for c in rng.choice(k, size=k // 3, replace=False):
+            a, b = rng.choice(k, 2, replace=False)
+            X[:, c] = 2.0 * X[:, a] - 0.5 * X[:, b]
+        if trial % 4 == 0:
+            X[:, int(rng.integers(k))] = 0.0
+        w = rng.random(n) + 0.2 if trial % 2 else None
+        keep = _independent(X, X, [f"x{i}" for i in range(k)], w, ())
+        kept: list[int] = []
+        for j in range(k):
+            rises = np.linalg.matrix_rank(X[:, [*kept, j]]) > len(kept)
+            assert bool(keep[j]) == bool(rises), (trial, j)
+            if rises:
+                kept.append(j)
