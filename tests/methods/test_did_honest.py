@@ -133,3 +133,24 @@ def test_numerical_pieces():
     assert _folded_normal_quantile(0.95, 0.0) == pytest.approx(1.959963985, abs=1e-8)
     G = _gamma(np.array([0.5, 0.5]))
     assert np.allclose(G[0], [0.5, 0.5]) and abs(np.linalg.det(G)) > 0
+
+
+def test_dual_vertices_give_the_linear_programme_optimum() -> None:
+    """The least-favourable critical value's eta from the enumerated dual vertices equals HiGHS's LP, draw by draw."""
+    from preveval.methods.did.honest_arp import _eta_lp, dual_vertices
+
+    rng = np.random.default_rng(20240611)
+    for m, k in [(4, 2), (6, 2), (10, 3), (14, 5)]:
+        X = rng.normal(size=(m, k))
+        sd = rng.uniform(0.5, 2.0, size=m)
+        V = dual_vertices(X, sd)
+        assert V is not None and V.shape[1] == m
+        assert np.all(V >= 0) and np.allclose(V @ sd, 1.0) and np.allclose(V @ X, 0.0, atol=1e-9)
+        for _ in range(25):
+            y = rng.normal(size=m) * 3
+            lp = _eta_lp(y, X, sd)
+            if lp is None:  # unbounded primal: the dual polytope is empty
+                assert V.shape[0] == 0
+            else:
+                assert float(np.max(V @ y)) == pytest.approx(lp[0], abs=1e-8)
+    assert dual_vertices(rng.normal(size=(40, 12)), np.ones(40), max_bases=1000) is None  # too many bases: LP per draw

@@ -44,7 +44,7 @@ import numpy as np
 from numpy.typing import ArrayLike
 from scipy import optimize, special
 
-from preveval.methods.did.honest_arp import hybrid_reject, lf_critical_value
+from preveval.methods.did.honest_arp import dual_vertices, hybrid_reject, lf_critical_value
 from preveval.results.staggered import HonestRow, HonestSensitivity
 
 __all__ = ["honest_breakdown", "honest_flci", "honest_relative_magnitude", "honest_sensitivity", "rm_confidence_set"]
@@ -204,10 +204,12 @@ def rm_confidence_set(betahat: ArrayLike, sigma: np.ndarray, n_pre: int, Mbar: f
             SY = A @ S @ A.T
             a1, X = AG[rows, 0], AG[rows, 1:]
             Yr, Sr = Y[rows], SY[np.ix_(rows, rows)]
-            cv = lf_critical_value(X, Sr, kappa, sims, seed)
+            V = dual_vertices(X, np.sqrt(np.diag(Sr))) if X.shape[1] >= 2 else None
+            V = V if V is not None and V.shape[0] else None  # none: each test solves its LP
+            cv = lf_critical_value(X, Sr, kappa, sims, seed, vertices=V)
 
-            def acc(i: int, a1=a1, X=X, Yr=Yr, Sr=Sr, cv=cv) -> bool:
-                return not hybrid_reject(Yr - a1 * grid[i], X, Sr, alpha, kappa, cv)
+            def acc(i: int, a1=a1, X=X, Yr=Yr, Sr=Sr, cv=cv, V=V) -> bool:
+                return not hybrid_reject(Yr - a1 * grid[i], X, Sr, alpha, kappa, cv, vertices=V)
 
             accept |= _accepted_interval(acc, grid_points)
     return grid, accept

@@ -77,7 +77,9 @@ def dual_vertices(X: np.ndarray, sd: np.ndarray, max_bases: int = MAX_BASES) -> 
     return np.unique(np.round(V, 12), axis=0) if V.size else V
 
 
-def lf_critical_value(X: np.ndarray, Sig: np.ndarray, kappa: float, sims: int, seed: int) -> float:
+def lf_critical_value(X: np.ndarray, Sig: np.ndarray, kappa: float, sims: int, seed: int,
+                      vertices: np.ndarray | None = None) -> float:
+    """The least-favourable critical value: the :math:`1-\kappa` quantile of :math:`\eta^*` under the null."""
     rng = np.random.default_rng(seed)
     sd = np.sqrt(np.diag(Sig))
     xi = rng.multivariate_normal(np.zeros(len(sd)), Sig, size=sims, method="eigh")
@@ -86,7 +88,7 @@ def lf_critical_value(X: np.ndarray, Sig: np.ndarray, kappa: float, sims: int, s
     elif X.shape[1] == 1:
         eta = _eta_one_nuisance(xi / sd, X[:, 0] / sd)
     else:
-        V = dual_vertices(X, sd)
+        V = vertices if vertices is not None else dual_vertices(X, sd)
         if V is not None and V.shape[0]:
             eta = np.max(xi @ V.T, axis=1)
         else:
@@ -194,14 +196,26 @@ def _truncnorm_quantile(p: float, lo: float, hi: float) -> float:
 
     return float(stats.truncnorm.ppf(p, lo, hi))
 
-def hybrid_reject(y: np.ndarray, X: np.ndarray, Sig: np.ndarray, alpha: float, kappa: float, lf_cv: float) -> bool:
-    """The conditional-least-favourable hybrid test of ARP (R ``.lp_conditional_test_fn``, ``LF``)."""
+def hybrid_reject(y: np.ndarray, X: np.ndarray, Sig: np.ndarray, alpha: float, kappa: float, lf_cv: float,
+                  vertices: np.ndarray | None = None) -> bool:
+    """The conditional-least-favourable hybrid test of ARP (R ``.lp_conditional_test_fn``, ``LF``).
+
+    ``vertices``: the dual polytope's vertices (:func:`dual_vertices`) when known; then
+    :math:`\eta` and the dual solution are the best vertex instead of an LP (the same optimum).
+    """
     sd = np.sqrt(np.diag(Sig))
     M_, k = X.shape
-    sol = _eta_lp(y, X, sd)
-    if sol is None:
-        return False
-    eta, lam = sol
+    if vertices is not None:
+        if not vertices.shape[0]:
+            return False
+        values = vertices @ y
+        best = int(np.argmax(values))
+        eta, lam = float(values[best]), vertices[best]
+    else:
+        sol = _eta_lp(y, X, sd)
+        if sol is None:
+            return False
+        eta, lam = sol
     if eta > lf_cv:
         return True
     size = (alpha - kappa) / (1 - kappa)
