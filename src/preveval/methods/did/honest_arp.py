@@ -79,7 +79,7 @@ def dual_vertices(X: np.ndarray, sd: np.ndarray, max_bases: int = MAX_BASES) -> 
 
 def lf_critical_value(X: np.ndarray, Sig: np.ndarray, kappa: float, sims: int, seed: int,
                       vertices: np.ndarray | None = None) -> float:
-    """The least-favourable critical value: the :math:`1-\kappa` quantile of :math:`\eta^*` under the null."""
+    """The least-favourable critical value: the :math:`1-\\kappa` quantile of :math:`\\eta^*` under the null."""
     rng = np.random.default_rng(seed)
     sd = np.sqrt(np.diag(Sig))
     xi = rng.multivariate_normal(np.zeros(len(sd)), Sig, size=sims, method="eigh")
@@ -201,7 +201,7 @@ def hybrid_reject(y: np.ndarray, X: np.ndarray, Sig: np.ndarray, alpha: float, k
     """The conditional-least-favourable hybrid test of ARP (R ``.lp_conditional_test_fn``, ``LF``).
 
     ``vertices``: the dual polytope's vertices (:func:`dual_vertices`) when known; then
-    :math:`\eta` and the dual solution are the best vertex instead of an LP (the same optimum).
+    :math:`\\eta` and the dual solution are the best vertex instead of an LP (the same optimum).
     """
     sd = np.sqrt(np.diag(Sig))
     M_, k = X.shape
