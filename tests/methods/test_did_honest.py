@@ -154,3 +154,19 @@ def test_dual_vertices_give_the_linear_programme_optimum() -> None:
             else:
                 assert float(np.max(V @ y)) == pytest.approx(lp[0], abs=1e-8)
     assert dual_vertices(rng.normal(size=(40, 12)), np.ones(40), max_bases=1000) is None  # too many bases: LP per draw
+
+
+def test_truncated_normal_quantile_matches_scipy() -> None:
+    from scipy import stats
+
+    from preveval.methods.did.honest_arp import _truncnorm_quantile
+
+    rng = np.random.default_rng(0)
+    for _ in range(500):
+        lo = float(rng.normal() * 6)
+        hi = lo + abs(float(rng.normal()) * 4) + 1e-3
+        hi = np.inf if rng.random() < 0.1 else hi
+        lo = -np.inf if rng.random() < 0.1 else lo
+        p = float(rng.choice([0.05, 0.5, 0.95, 0.9947, 0.999]))
+        ref = float(stats.truncnorm.ppf(p, lo, hi))
+        assert abs(_truncnorm_quantile(p, lo, hi) - ref) <= 1e-12 * max(1.0, abs(ref)), (p, lo, hi)
