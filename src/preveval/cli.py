@@ -19,13 +19,12 @@ from rich.table import Table
 
 from . import __version__
 from .cli_hub import register as _register_hub_and_portfolio
+from .cli_library import register as _register_library
 from .cli_plan import register as _register_plan
 from .errors import InputError, PackError, PrevevalError
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
                   help="Evaluate public-sector prevention initiatives from a YAML logic model.")
-library_app = typer.Typer(no_args_is_help=True, help="Browse the initiative library.")
-app.add_typer(library_app, name="library")
 
 out = Console(highlight=False, soft_wrap=True)
 err = Console(stderr=True, highlight=False, soft_wrap=True)
@@ -210,77 +209,7 @@ def schema() -> None:
     sys.stdout.write(json.dumps(doc, indent=2) + "\n")
 
 
-@library_app.command("list")
-def library_list(debug: DebugOpt = False) -> None:
-    """List the initiatives in the library."""
-    from .library import templates
-
-    _show_templates(_guard(debug, templates))
-
-
-def _show_templates(items: list[Any]) -> None:
-    table = Table(show_lines=False)
-    for col in ("id", "initiative", "level", "partners", "designs"):
-        table.add_column(col)
-    for t in items:
-        s = t.spec
-        designs = sorted({a.method if a.method == "its" else f"did/{a.design}" for a in s.analyses})
-        table.add_row(t.id, t.name, s.initiative.prevention_level, str(len(s.initiative.partners)), ", ".join(designs))
-    out.print(table)
-    out.print("Show one with: preveval library show ID")
-
-
-@library_app.command("search")
-def library_search(text: Annotated[str, typer.Argument(help="Words to look for.")], debug: DebugOpt = False) -> None:
-    """Find initiatives whose description, partners or indicators mention TEXT."""
-    from .library import search
-
-    found = _guard(debug, lambda: search(text))
-    if not found:
-        out.print(f"No library entry mentions '{text}'.")
-        return
-    _show_templates(found)
-
-
-@library_app.command("show")
-def library_show(template_id: Annotated[str, typer.Argument(metavar="ID")], debug: DebugOpt = False) -> None:
-    """Show a library entry: partners, logic model, indicators and design."""
-    from .library import get
-
-    t = _guard(debug, lambda: get(template_id))
-    s = t.spec
-    out.print(f"[bold]{s.initiative.name}[/bold] ({t.id})")
-    if s.initiative.description:
-        out.print(s.initiative.description)
-    out.print("\n[bold]Partners you need[/bold]")
-    for p in s.initiative.partners:
-        out.print(f"  • {p.name} — {p.role}" + (f": {p.contribution}" if p.contribution else ""))
-    out.print("\n[bold]Logic model[/bold]")
-    for stage, el in s.logic_model.elements():
-        out.print(f"  {stage:16} {el.text}")
-    out.print("\n[bold]Indicators and data[/bold]")
-    for i in s.indicators:
-        out.print(f"  • {i.label}: column '{i.column}' ({i.kind}, desired {i.desired})")
-    out.print("\n[bold]Suggested analyses[/bold]")
-    for a in s.analyses:
-        out.print(f"  • {a.id}: {a.method}" + (f" ({a.design})" if a.method == "did" else ""))
-    out.print(f"\nStart one with: preveval new my-evaluation --from {t.id}")
-
-
-@app.command()
-def new(directory: Annotated[Path, typer.Argument(metavar="DIR", help="New folder for the evaluation.")],
-        from_: Annotated[str, typer.Option("--from", help="Library entry id (see 'preveval library list').")],
-        debug: DebugOpt = False) -> None:
-    """Scaffold an evaluation (YAML + data template) from a library entry."""
-    from .library import scaffold
-
-    written = _guard(debug, lambda: scaffold(from_, directory))
-    for p in written:
-        out.print(f"wrote {p}")
-    out.print("Fill in the data file, edit the YAML, then run: preveval validate "
-              f"{directory / 'evaluation.yaml'}")
-
-
+_register_library(app, _guard)  # preveval library list|search|show, preveval new
 _register_hub_and_portfolio(app, _guard)  # preveval hub build|add|query, preveval portfolio
 _register_plan(app, _guard)  # preveval plan, preveval advise
 
