@@ -93,9 +93,7 @@ def _wif_times(keep: np.ndarray, pg: np.ndarray, w: np.ndarray, G: np.ndarray, g
 def _weighted(att: np.ndarray, inf: np.ndarray, keep: np.ndarray, pg: np.ndarray, w: np.ndarray,
               G: np.ndarray, groups: np.ndarray, estimate_weights: bool = True) -> tuple[float, np.ndarray]:
     wts = pg[keep] / pg[keep].sum()
-    full = np.zeros(inf.shape[1])  # zero weights elsewhere: no copy of the kept columns
-    full[keep] = wts
-    psi = inf @ full
+    psi = inf[:, keep] @ wts  # the kept columns only (a product with the whole matrix costs more)
     if estimate_weights:
         psi = psi + _wif_times(keep, pg, w, G, groups, att[keep])
     return float(wts @ att[keep]), psi
