@@ -5,7 +5,8 @@
 =========  =================================================================
 designs    each analysis made into a simulator of its design family
 its_sim    ITS series simulated from the fitted pre-period model
-panel_sim  panels rebuilt from the pre-period's residual paths (DiD, synthetic control)
+panel_sim  panels rebuilt from the pre-period's residual paths (DiD, event study, staggered)
+synth_sim  synthetic control through its placebo distribution (each donor treated in turn)
 engine     per-simulation detection thresholds on both cores, seeded
 power      power, MDE and curves from the thresholds
 run        :func:`plan_evaluation` and :class:`PlanResult` (plan.json)

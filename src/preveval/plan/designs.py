@@ -82,12 +82,6 @@ def _fit_did(a: DidAnalysis, outcome: str, unit: str | None, frame: pd.DataFrame
     return fit_did(a, frame, outcome=outcome, unit=unit, time="t").effect
 
 
-def _fit_synth(a: SynthAnalysis, outcome: str, unit: str, freq: str, count: bool, frame: pd.DataFrame) -> Estimate:
-    from preveval.methods.synth import fit_synthetic_control
-
-    return fit_synthetic_control(a, frame, outcome=outcome, unit=unit, freq=freq, count=count).effect
-
-
 def _dose_did(a: DidAnalysis, frame: pd.DataFrame) -> np.ndarray:
     if a.design == "two_by_two":
         assert a.group is not None and a.post is not None
@@ -98,10 +92,6 @@ def _dose_did(a: DidAnalysis, frame: pd.DataFrame) -> np.ndarray:
     assert a.first_treated is not None
     ft = frame[a.first_treated].to_numpy(dtype=float)
     return (np.isfinite(ft) & (frame["t"].to_numpy(dtype=float) >= np.nan_to_num(ft, nan=np.inf))).astype(float)
-
-
-def _dose_synth(treated: tuple[str, ...], unit: str, start: int, frame: pd.DataFrame) -> np.ndarray:
-    return (frame[unit].astype(str).isin(treated).to_numpy() & (frame["t"].to_numpy() >= start)).astype(float)
 
 
 def simulator_for(ev: Any, a: ItsAnalysis | DidAnalysis | SynthAnalysis, *,
@@ -132,42 +122,43 @@ def simulator_for(ev: Any, a: ItsAnalysis | DidAnalysis | SynthAnalysis, *,
         guess = 0.1 if scale == "log" else float(np.nanstd(y)) / 4 or 1.0
         inference = {"ols": "model-based", "hac": "Newey-West (HAC)", "ar": "AR errors"}[a.errors]
         return Planned(its, scale, direction, start, last, last - start + 1, ppy, guess, inference)
+    if unit is None:
+        return NotPlanned("repeated cross-sections (no data.unit) are not simulated: the plan resamples "
+                          "units' own paths")
+    if isinstance(a, SynthAnalysis):
+        from preveval.plan.synth_sim import SynthPlaceboSimulator
+
+        start = _ordinal(a.intervention, freq)
+        donors = a.donors or tuple(sorted(set(frame[unit].astype(str)) - set(a.treated_units)))
+        if len(donors) < 3:
+            return NotPlanned("fewer than 3 donors: no placebo distribution to plan from")
+        placebo = SynthPlaceboSimulator(_cap(a, inner_reps), frame, unit, indicator.column, freq,
+                                        indicator.kind == "count", start, tuple(donors))
+        y = frame[indicator.column].to_numpy(dtype=float)
+        if a.offset:
+            y = y / frame[a.offset].to_numpy(dtype=float) * a.rate_per
+        inference = "placebo test" if a.estimator == "abadie" else "sdid standard error"
+        # each donor's own placebo test has the other donors: its smallest p-value is 1/len(donors)
+        floor = 1.0 / len(donors) if a.estimator == "abadie" else None
+        return Planned(placebo, "difference", direction, start, last, last - start + 1, ppy,
+                       float(np.nanstd(y)) / 4 or 1.0, inference, floor)
     from preveval.plan.panel_sim import PanelSimulator
 
-    assert unit is not None  # DiD on repeated cross-sections is refused below
-    if isinstance(a, DidAnalysis):
-        if spec.data.unit is None:
-            return NotPlanned("repeated cross-sections (no data.unit) are not simulated: the plan resamples "
-                              "units' own paths")
-        dose = _dose_did(a, frame)
-        if not (dose != 0).any():
-            return NotPlanned("no treated cells in the data")
-        start = int(frame.loc[dose != 0, "t"].min())
-        capped = _cap(a, inner_reps)
-        fitter = partial(_fit_did, capped, indicator.column, unit)
-        treated = partial(_dose_did, capped)
-        log_effect = a.family == "poisson"
-        offset, rate_per = a.offset, a.rate_per
-        common = False
-        inference = a.inference
-        floor = None
-    else:
-        start = _ordinal(a.intervention, freq)
-        capped = _cap(a, inner_reps)
-        fitter = partial(_fit_synth, capped, indicator.column, unit, freq, indicator.kind == "count")
-        treated = partial(_dose_synth, a.treated_units, unit, start)
-        log_effect = False
-        offset, rate_per = a.offset, a.rate_per
-        common = True
-        donors = a.donors or tuple(sorted(set(frame[unit].astype(str)) - set(a.treated_units)))
-        inference = "placebo test" if a.estimator == "abadie" else "sdid standard error"
-        floor = 1.0 / (len(donors) + 1) if a.estimator == "abadie" else None
+    dose = _dose_did(a, frame)
+    if not (dose != 0).any():
+        return NotPlanned("no treated cells in the data")
+    start = int(frame.loc[dose != 0, "t"].min())
+    capped = _cap(a, inner_reps)
+    fitter = partial(_fit_did, capped, indicator.column, unit)
+    treated = partial(_dose_did, capped)
+    log_effect = a.family == "poisson"
+    offset, rate_per = a.offset, a.rate_per
     if start - int(frame["t"].min()) < 2:
         return NotPlanned("fewer than 2 periods before the first treated period to learn the noise from")
     try:
         sim = PanelSimulator(frame=frame, unit=unit, time_col=spec.data.time, outcome=indicator.column,
                              offset=offset, rate_per=rate_per, log_effect=log_effect, treated=treated,
-                             fitter=fitter, t_first=start, ppy=int(round(ppy)) or 1, common_blocks=common,
+                             fitter=fitter, t_first=start, ppy=int(round(ppy)) or 1, common_blocks=False,
                              nonnegative=indicator.kind in ("count", "rate", "proportion"))
     except ValueError as exc:
         return NotPlanned(str(exc))
@@ -176,4 +167,4 @@ def simulator_for(ev: Any, a: ItsAnalysis | DidAnalysis | SynthAnalysis, *,
     if offset and not log_effect:
         guess = float(np.nanstd(y / frame[offset].to_numpy(dtype=float) * rate_per)) / 4 or 1.0
     return Planned(sim, "log" if log_effect else "difference", direction, start, last, last - start + 1, ppy,
-                   guess, inference, floor)
+                   guess, a.inference)

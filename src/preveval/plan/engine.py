@@ -154,7 +154,8 @@ def thresholds_for(sim: Simulator, key: int, extra: int, sims: Sequence[int], se
     out = []
     for s in sims:
         rng = np.random.default_rng(seed_of(seed, key, s))
-        noise = sim.noise(rng, extra)
+        noise_for = getattr(sim, "noise_for", None)  # a simulator whose simulations are not random
+        noise = noise_for(s, rng, extra) if noise_for is not None else sim.noise(rng, extra)
 
         def score(m: float, noise: dict[str, np.ndarray] = noise) -> tuple[float, Estimate]:
             try:

@@ -1,4 +1,4 @@
-r"""Simulated panels from the pre-period's own residual paths (DiD, staggered, synthetic control).
+r"""Simulated panels from the pre-period's own residual paths (DiD, event study, staggered).
 
 Burlig, Preonas & Woerman (2020, *J Dev Econ* 144:102458) show that power formulas which
 assume independent errors mislead with panel data, and that power is better simulated from
@@ -12,10 +12,11 @@ outcome's scale (a rate per unit of exposure when the analysis has an offset),
 and each simulated panel rebuilds every period :math:`t` of the data (and any extra
 post-period periods) from whole **blocks** of a unit's residual path: blocks of one year
 (``periods per year`` periods, aligned to the season) when the pre-period holds two years or
-more, else single periods. For DiD designs every unit draws its own blocks (clusters stay
-independent, serial correlation within a block is kept, as in the cluster block bootstrap);
-for a synthetic control all units draw the same blocks, so that the co-movement of the
-treated unit and its donors, which the estimator relies on, is kept too:
+more, else single periods. Every unit draws its own blocks (clusters stay independent,
+serial correlation within a block is kept, as in the cluster block bootstrap); with
+``common_blocks`` all units draw the same blocks instead, keeping their co-movement (not
+used for synthetic controls, which are planned from their placebo distribution,
+:mod:`preveval.plan.synth_sim`):
 
 .. math::
 

@@ -179,10 +179,14 @@ def plan_evaluation(ev: Any, settings: PlanSettings | None = None, *,
         if not isinstance(p, Planned):
             continue
         lengths[key] = [0, *sorted({int(round(y * p.ppy)) for y in settings.extra_years if y > 0})]
+        if not getattr(p.simulator, "supports_extra", True):
+            lengths[key] = [0]  # a synthetic control's placebos have only the data's own post period
         p.simulator.max_extra = max(lengths[key])
+        cap = getattr(p.simulator, "max_simulations", None)
         sims[key] = (p.simulator, p.direction, p.guess)
         for extra in lengths[key]:
             n = settings.n_simulations if extra == 0 else settings.n_length()
+            n = n if cap is None else min(n, cap)
             tasks.extend(Task(key, extra, tuple(range(lo, min(lo + CHUNK, n)))) for lo in range(0, n, CHUNK))
     total = sum(len(t.sims) for t in tasks)
     done = [0]
