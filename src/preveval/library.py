@@ -112,6 +112,19 @@ def design_label(a: ItsAnalysis | DidAnalysis | SynthAnalysis) -> str:
     return f"{tags[0]}:{tags[1]}"
 
 
+#: Every design word ``--design`` takes, and the everyday names that stand for them.
+DESIGN_WORDS = ("its", "controlled_its", "did", "two_by_two", "twfe", "event_study", "staggered",
+                "synthetic_control", "abadie", "sdid")
+DESIGN_ALIASES = {"synth": "synthetic_control", "sc": "synthetic_control", "cits": "controlled_its",
+                  "difference_in_differences": "did", "interrupted_time_series": "its", "event": "event_study"}
+
+
+def design_word(word: str) -> str:
+    """``word`` as one of :data:`DESIGN_WORDS` (spaces and hyphens as underscores, aliases resolved)."""
+    w = word.strip().lower().replace("-", "_").replace(" ", "_")
+    return DESIGN_ALIASES.get(w, w)
+
+
 @dataclass(frozen=True)
 class Template:
     """A library entry: the template's text, its validated evaluation and its card."""
@@ -139,10 +152,7 @@ class Template:
 
     def has_design(self, word: str) -> bool:
         """Whether an analysis uses ``word`` (``its``, ``did``, ``staggered``, ``synthetic_control``, ``sdid``...)."""
-        w = word.strip().lower().replace("-", "_").replace(" ", "_")
-        w = {"synth": "synthetic_control", "sc": "synthetic_control", "cits": "controlled_its",
-             "difference_in_differences": "did", "interrupted_time_series": "its",
-             "event": "event_study"}.get(w, w)
+        w = design_word(word)
         return any(w in design_tags(a) for a in self.spec.analyses)
 
     def has_partner(self, word: str) -> bool:
@@ -185,6 +195,10 @@ def templates(*, level: str | None = None, partner: str | None = None,
     if partner is not None:
         items = [t for t in items if t.has_partner(partner)]
     if design is not None:
+        if design_word(design) not in DESIGN_WORDS:
+            raise SpecError([Issue(f"no design '{design}'", path="--design",
+                                   hint=suggest(design_word(design), DESIGN_WORDS) or
+                                   f"one of: {', '.join(DESIGN_WORDS)}")])
         items = [t for t in items if t.has_design(design)]
     return items
 

@@ -73,6 +73,7 @@ class _Data:
     units: tuple[str, ...] | None
     first: pd.Period | None
     last: pd.Period | None
+    frame: pd.DataFrame | None = None
 
 
 def _parses(values: pd.Series, freq: str) -> list[pd.Period] | None:
@@ -134,7 +135,7 @@ def read_data(path: Path, t: Template, frequency: str | None) -> _Data:
     if issues:
         raise SpecError(issues)
     units = tuple(sorted({str(u) for u in frame[unit].dropna()})) if unit else None
-    return _Data(cols, time, unit, freq, units, first, last)
+    return _Data(cols, time, unit, freq, units, first, last, frame)
 
 
 def _check_request(t: Template, req: NewRequest, data: _Data | None) -> tuple[str, pd.Period | None]:
@@ -283,6 +284,11 @@ def _todo(t: Template, spec: EvaluationSpec, text: str, out: Path, req: NewReque
         if missing:
             todo.append(f"Replace the {unit} name(s) {', '.join(repr(u) for u in missing)} in analysis "
                         f"'{a.id}' (line {line}) with those in your data.")
+    shape = _shape(spec, req, data)
+    if shape is not None:
+        label, advice = shape
+        todo.append(f"Your data look like {label}: {getattr(t.card.designs, advice)} Keep the analyses that "
+                    "fit your data and delete the others.")
     todo.append(f"Check the partners and their roles (line {pos.where(('initiative', 'partners'))[0]}).")
     costs = "; ".join(c.item + (f" ({c.partner})" if c.partner else "") + (", in kind" if c.in_kind else "")
                       for c in t.card.costs)
@@ -292,6 +298,25 @@ def _todo(t: Template, spec: EvaluationSpec, text: str, out: Path, req: NewReque
                     "evidence with observed: true/false when you have it.")
     todo.append(f"Then run: preveval validate {out / 'evaluation.yaml'}")
     return todo
+
+
+SHAPES = {"one_area": "one area running the initiative", "few_areas": "a few areas starting together",
+          "staggered": "a staggered roll-out"}
+
+
+def _shape(spec: EvaluationSpec, req: NewRequest, data: _Data | None) -> tuple[str, str] | None:
+    """Which usual data shape the arguments describe (one area, a few, staggered), if they say."""
+    if data is not None and data.frame is not None:
+        from .data.checks import referenced_columns
+
+        starts = [r.column for r in referenced_columns(spec) if r.role == "period" and r.column in data.columns]
+        values = {str(v).strip() for v in data.frame[starts[0]].dropna()} - {""} if starts else set()
+        if len(values) > 1:
+            return SHAPES["staggered"], "staggered"
+    if req.treated is None:
+        return None
+    key = "one_area" if len(req.treated) == 1 else "few_areas"
+    return SHAPES[key], key
 
 
 def scaffold(template_id: str, out: Path, req: NewRequest | None = None) -> Scaffold:

@@ -129,10 +129,13 @@ def test_list_filters() -> None:
     assert _json(["library", "search", "fire", "--level", "tertiary", "--json"]) == []
 
 
-def test_bad_level_is_exit_2_with_a_hint() -> None:
-    res = runner.invoke(app, ["library", "list", "--level", "primery"])
-    assert res.exit_code == 2
-    assert "--level" in res.stderr and "primary" in res.stderr and "Traceback" not in res.output
+@pytest.mark.parametrize(("option", "value", "hint"), [("--level", "primery", "primary"),
+                                                       ("--design", "synthetc", "synthetic_control")])
+def test_bad_filter_is_exit_2_with_a_hint(option: str, value: str, hint: str) -> None:
+    for command in (["library", "list"], ["library", "search", "fire"]):
+        res = runner.invoke(app, [*command, option, value, "--json"])
+        assert res.exit_code == 2 and res.stdout == ""
+        assert option in res.stderr and hint in res.stderr and "Traceback" not in res.output
 
 
 def test_show_prints_the_card() -> None:

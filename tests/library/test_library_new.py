@@ -98,6 +98,23 @@ def test_new_from_data_reads_units_periods_and_columns(tmp_path: Path) -> None:
     assert "Traceback" not in res.output
 
 
+def test_new_from_parquet_with_staggered_starts_recommends_the_staggered_design(tmp_path: Path) -> None:
+    t = get("youth-diversion-course")
+    frame = synthetic_frame(t.spec)
+    assert frame["first_course_quarter"].replace("", None).dropna().nunique() > 1
+    data = tmp_path / "panel.parquet"
+    frame.to_parquet(data, index=False)
+    out, printed = _new(tmp_path, "--from", t.id, "--from-data", str(data))
+    assert "Your data look like a staggered roll-out: Staggered DiD" in printed
+    spec, _ = _spec(out)
+    assert spec.data.path.endswith("panel.parquet") and spec.data.frequency == "quarter"
+
+
+def test_one_treated_area_gets_the_one_area_design(tmp_path: Path) -> None:
+    _, printed = _new(tmp_path, "--from", "mental-health-triage", "--treated", "North", "--units", "North,South,East")
+    assert "Your data look like one area running the initiative: Synthetic control" in printed
+
+
 def test_new_from_data_infers_the_frequency(tmp_path: Path) -> None:
     t = get("youth-diversion-course")  # quarterly
     frame = synthetic_frame(t.spec)
