@@ -28,21 +28,31 @@ def _pct(x: float) -> str:
 
 
 def effect_phrase(p: AnalysisPlan, m: float | None, spec: Any) -> str:
-    """``a 20% reduction`` (log scale) or ``a reduction of 1.2 casualties per 100,000 ... a month``."""
+    """``a 20% reduction`` (log scale) or ``a reduction of 1.2 casualties per 100,000 ... a month``.
+
+    An ITS slope change is a change in the trend: ``a 2% reduction a month in the trend``.
+    """
     if m is None:
         return "no effect of any size tried"
     word = "reduction" if p.direction == "decrease" else "increase"
+    a = next(x for x in spec.analyses if x.id == p.id)
+    trend = f" a {period_word(p.periods_per_year)} in the trend" if getattr(a, "impact", None) == "slope" else ""
     if p.scale == "log":
-        r = math.exp(m)
-        return f"a {_pct(abs(1 - r))} {word}"
-    a = spec.analysis(p.id) if hasattr(spec, "analysis") else next(x for x in spec.analyses if x.id == p.id)
+        return f"a {_pct(abs(1 - math.exp(m)))} {word}{trend}"
     ind = spec.indicator(p.indicator)
     offset = getattr(a, "offset", None)
     per = per_phrase(getattr(a, "rate_per", None), offset, ind.exposure_label) if offset else ""
     unit = ind.unit_label or ("events" if ind.kind == "count" else "")
     what = " ".join(x for x in (num(abs(m)), unit, per) if x)
+    if not unit and not per:
+        what += f" (in the units of '{ind.label}')"
     counted = ind.kind == "count" or offset
-    return f"a {word} of {what}" + (f" a {period_word(p.periods_per_year)}" if counted else "")
+    return f"a {word} of {what}" + (f" a {period_word(p.periods_per_year)}" if counted else "") + trend
+
+
+def _size(p: AnalysisPlan, m: float) -> str:
+    """The bare size of an effect: ``12%`` on the log scale, ``2.24`` otherwise."""
+    return _pct(abs(1 - math.exp(m))) if p.scale == "log" else num(abs(m))
 
 
 def _when(p: AnalysisPlan) -> str:
@@ -73,8 +83,7 @@ def _advice(p: AnalysisPlan, spec: Any) -> list[str]:
     out = []
     if p.mde is not None:
         lo, hi = p.mde_mc_interval or (None, None)
-        rng = (f" (Monte Carlo range {effect_phrase(p, lo, spec).removeprefix('a ')} to "
-               f"{effect_phrase(p, hi, spec).removeprefix('a ')})") if lo is not None and hi is not None else ""
+        rng = (f" (Monte Carlo range {_size(p, lo)} to {_size(p, hi)})") if lo is not None and hi is not None else ""
         out.append(f"The minimum detectable effect at 80% power is {effect_phrase(p, p.mde, spec)}{rng}, "
                    f"from {p.n_simulations} simulations.")
     if lc.get("mde") and len(lc["mde"]) > 1:
@@ -140,6 +149,7 @@ def plot_length_curve(p: AnalysisPlan, spec: Any, ax: Any = None) -> Any:
         ylab = "Minimum detectable effect"
     ax.plot(range(len(pairs)), ys, marker="o", color=ROLE["fitted"], lw=2, label="at 80% power")
     ax.set_xticks(range(len(pairs)), [f"data to {last}" for last, _ in pairs])
+    ax.set_xlim(-0.5, len(pairs) - 0.5)
     ax.set_ylim(0, max(ys) * 1.15 if ys else 1)
     ax.set_ylabel(ylab)
     below_legend(ax)
@@ -211,7 +221,9 @@ def build_plan_sections(plan: PlanResult) -> list[Section]:
     with_power = [p for p in planned if p.power is not None]
     able = [p for p in with_power if p.power is not None and p.power >= 0.8]
     head = (f"{len(able)} of the {len(with_power)} analyses with a plausible effect can detect it with 80% power at "
-            "the 5% level." if with_power else
+            "the 5% level." if len(with_power) > 1 else
+            f"The one analysis with a plausible effect {'can' if able else 'cannot'} detect it with 80% power at the "
+            "5% level." if with_power else
             "No analysis states a plausible effect: the minimum detectable effects below say what each can detect."
             if planned else "No analysis could be planned.")
     summary = Section(id="plan-summary", title="Is this measurable?", headline=head)
