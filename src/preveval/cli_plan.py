@@ -70,9 +70,9 @@ def register(app: typer.Typer, guard: Guard) -> None:
 
         from preveval.errors import PackError
         from preveval.pack.target import check_target
-        from preveval.pipeline import load
         from preveval.plan import PlanSettings, plan_evaluation
         from preveval.plan.advise import advise
+        from preveval.plan.before_data import load_for_plan
         from preveval.plan.write import check_plan_folder, write_plan
 
         years = _years(extra_years)
@@ -87,9 +87,15 @@ def register(app: typer.Typer, guard: Guard) -> None:
             return None
 
         problem = guard(debug, precheck)
-        ev = guard(debug, lambda: load(file), problem)
+        ev, observed_last = guard(debug, lambda: load_for_plan(file), problem)
         for w in ev.warnings:
             _err.print(Text("warning: ").append(_t(w.format())))
+        if observed_last is not None:
+            from preveval.data.periods import FREQUENCIES
+
+            last = pd_period(observed_last, FREQUENCIES[ev.spec.data.frequency])
+            _err.print(Text("note: ").append(_t(f"the data end in {last}, before (or just after) the start: the post "
+                                                "period is simulated from the periods before it alone")))
         settings = PlanSettings(n_simulations=simulations, seed=seed, workers=workers, inner_reps=inner_reps,
                                 extra_years=years)
         with Progress(TextColumn("simulating"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
@@ -100,7 +106,7 @@ def register(app: typer.Typer, guard: Guard) -> None:
             def step(done: int, total: int) -> None:
                 bar.update(task, completed=done, total=total)
 
-            result = guard(debug, lambda: plan_evaluation(ev, settings, progress=step))
+            result = guard(debug, lambda: plan_evaluation(ev, settings, progress=step, observed_last=observed_last))
         result = guard(debug, lambda: _with_advice(result, advise(ev)))
         guard(debug, lambda: write_plan(result, out_dir))
         _summary(result, out_dir)
@@ -125,6 +131,13 @@ def register(app: typer.Typer, guard: Guard) -> None:
         _err.print(Text("Recommended: ", style="bold").append(_t(f"{a.recommended}: {a.reason}")))
         _err.print("Paste this into the evaluation file:")
         sys.stdout.write(a.yaml)
+
+
+def pd_period(ordinal: int, code: str) -> str:
+    """A period's label from its ordinal."""
+    import pandas as pd
+
+    return str(pd.Period(ordinal=int(ordinal), freq=code))
 
 
 def _with_advice(result: Any, advice: Any) -> Any:

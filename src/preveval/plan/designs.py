@@ -95,8 +95,12 @@ def _dose_did(a: DidAnalysis, frame: pd.DataFrame) -> np.ndarray:
 
 
 def simulator_for(ev: Any, a: ItsAnalysis | DidAnalysis | SynthAnalysis, *,
-                  inner_reps: int = DEFAULT_INNER_REPS) -> Planned | NotPlanned:
-    """The simulator of one analysis of a loaded :class:`~preveval.pipeline.Evaluation`."""
+                  inner_reps: int = DEFAULT_INNER_REPS, observed_last: int | None = None) -> Planned | NotPlanned:
+    """The simulator of one analysis of a loaded :class:`~preveval.pipeline.Evaluation`.
+
+    ``observed_last``: the last period with data when placeholder rows follow it
+    (:mod:`preveval.plan.before_data`); the simulators learn only from periods up to it.
+    """
     spec = ev.spec
     frame = ev.frame
     indicator = spec.indicator(a.indicator)
@@ -114,7 +118,8 @@ def simulator_for(ev: Any, a: ItsAnalysis | DidAnalysis | SynthAnalysis, *,
         interventions = {k: _ordinal(v, freq) for k, v in a.intervention_map().items()}
         start = min(interventions.values())
         try:
-            its = ItsSimulator.build(a, frame, indicator=indicator, unit=unit, interventions=interventions)
+            its = ItsSimulator.build(a, frame, indicator=indicator, unit=unit, interventions=interventions,
+                                     observed_last=observed_last)
         except (ValueError, np.linalg.LinAlgError) as exc:
             return NotPlanned(f"the pre-period model could not be fitted ({exc})")
         scale = "log" if a.family != "gaussian" or a.transform == "log" else "difference"
@@ -128,6 +133,9 @@ def simulator_for(ev: Any, a: ItsAnalysis | DidAnalysis | SynthAnalysis, *,
     if isinstance(a, SynthAnalysis):
         from preveval.plan.synth_sim import SynthPlaceboSimulator
 
+        if observed_last is not None:
+            return NotPlanned("no post-period data yet: a synthetic control is planned from its donors' own post "
+                              "periods")
         start = _ordinal(a.intervention, freq)
         donors = a.donors or tuple(sorted(set(frame[unit].astype(str)) - set(a.treated_units)))
         if len(donors) < 3:
@@ -159,7 +167,8 @@ def simulator_for(ev: Any, a: ItsAnalysis | DidAnalysis | SynthAnalysis, *,
         sim = PanelSimulator(frame=frame, unit=unit, time_col=spec.data.time, outcome=indicator.column,
                              offset=offset, rate_per=rate_per, log_effect=log_effect, treated=treated,
                              fitter=fitter, t_first=start, ppy=int(round(ppy)) or 1, common_blocks=False,
-                             nonnegative=indicator.kind in ("count", "rate", "proportion"))
+                             nonnegative=indicator.kind in ("count", "rate", "proportion"),
+                             observed_last=observed_last)
     except ValueError as exc:
         return NotPlanned(str(exc))
     y = frame[indicator.column].to_numpy(dtype=float)

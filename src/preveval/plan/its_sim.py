@@ -102,7 +102,7 @@ class ItsSimulator:
 
     @classmethod
     def build(cls, a: ItsAnalysis, frame: pd.DataFrame, *, indicator: Indicator, unit: str | None,
-              interventions: dict[str, int]) -> ItsSimulator:
+              interventions: dict[str, int], observed_last: int | None = None) -> ItsSimulator:
         """Fit the null model to the pre-period and keep what the draws need."""
         # the plan needs the headline estimate only: no sensitivity re-fits, and no
         # prevented-events simulation (which a count indicator would start)
@@ -116,6 +116,8 @@ class ItsSimulator:
         head = f"{pre}slope_change" if a.impact == "slope" else f"{pre}level_change"
         keep = [k for k, t in enumerate(design.terms) if t not in design.intervention_terms]
         before = design.t < min(interventions.values())
+        if observed_last is not None:
+            before &= design.t <= observed_last  # placeholder rows after the data are never learnt from
         X0 = design.X[before][:, keep]
         off = None if design.offset is None else design.offset[before]
         core = fit_core(a.family, "ols", design.y[before], X0, off, tuple(design.terms[k] for k in keep))

@@ -88,18 +88,22 @@ class PanelSimulator:
     n_blocks: int = 1
     #: the longest extra post period simulated (the draws are made for it)
     max_extra: int = 0
+    #: the last period with data, when placeholder rows follow it (before any post-period data)
+    observed_last: int | None = None
+    _learn_to: int = 0
     _cache: dict[int, Any] = field(default_factory=dict, repr=False)
 
     def __post_init__(self) -> None:
         f = self.frame
-        pre = f[f["t"] < self.t_first]
+        self._learn_to = self.t_first if self.observed_last is None else min(self.t_first, self.observed_last + 1)
+        pre = f[f["t"] < self._learn_to]
         rate = self._rate(pre)
         wide = pd.DataFrame({"u": pre[self.unit].astype(str).to_numpy(), "t": pre["t"].to_numpy(), "r": rate})
         wide = wide.pivot_table(index="u", columns="t", values="r", aggfunc="mean", sort=True)
         self.units = [str(u) for u in wide.index]
         self.t_min = int(wide.columns.min())
-        n_pre = int(self.t_first - self.t_min)
-        wide = wide.reindex(columns=range(self.t_min, self.t_first))
+        n_pre = int(self._learn_to - self.t_min)
+        wide = wide.reindex(columns=range(self.t_min, self._learn_to))
         R = wide.to_numpy(dtype=float)
         if np.isnan(R).all(axis=1).any():
             raise ValueError("a unit has no pre-period values")
@@ -134,8 +138,8 @@ class PanelSimulator:
 
     @property
     def n_pre(self) -> int:
-        """Periods before the first treated period."""
-        return int(self.t_first - self.t_min)
+        """Periods learnt from: before the first treated period and with data."""
+        return int(self._learn_to - self.t_min)
 
     def _horizon(self, extra: int) -> tuple[pd.DataFrame, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         if extra not in self._cache:

@@ -57,6 +57,9 @@ def _size(p: AnalysisPlan, m: float) -> str:
 
 def _when(p: AnalysisPlan) -> str:
     word = period_word(p.periods_per_year)
+    if p.observed_last_period is not None:
+        return (f"with data from {p.first_period} to {p.observed_last_period} and a post period from "
+                f"{p.start_period} to {p.last_period} ({p.n_post} {word}s) simulated from the {word}s before it")
     return (f"with data from {p.first_period} to {p.last_period} ({p.n_pre} {word}s before the start in "
             f"{p.start_period} and {p.n_post} from it)")
 

@@ -98,6 +98,8 @@ class AnalysisPlan:
     n_post: int | None = None
     periods_per_year: float | None = None
     p_value_floor: float | None = None
+    #: before any post-period data: the last period with data (the rest is simulated)
+    observed_last_period: str | None = None
     simulation: str | None = None
     power_curve: dict[str, list[float | None]] = field(default_factory=dict)
     length_curve: dict[str, list[Any]] = field(default_factory=dict)
@@ -161,16 +163,20 @@ def _period(ordinal: int, freq: str) -> str:
 
 
 def plan_evaluation(ev: Any, settings: PlanSettings | None = None, *,
-                    progress: Callable[[int, int], None] | None = None) -> PlanResult:
+                    progress: Callable[[int, int], None] | None = None,
+                    observed_last: int | None = None) -> PlanResult:
     """Plan every analysis of a loaded evaluation (``preveval.load``).
 
-    ``progress(done, total)`` is called as simulations finish.
+    ``progress(done, total)`` is called as simulations finish. ``observed_last``: the last
+    period with data when the evaluation was loaded with placeholder rows after it
+    (:func:`preveval.plan.before_data.load_for_plan`).
     """
     settings = settings or PlanSettings()
     spec = ev.spec
     freq = spec.data.frequency
-    built: dict[str, Planned | NotPlanned] = {a.id: simulator_for(ev, a, inner_reps=settings.inner_reps)
-                                              for a in spec.analyses}
+    built: dict[str, Planned | NotPlanned] = {
+        a.id: simulator_for(ev, a, inner_reps=settings.inner_reps, observed_last=observed_last)
+        for a in spec.analyses}
     sims: dict[int, tuple[Any, float, float]] = {}
     tasks: list[Task] = []
     lengths: dict[int, list[int]] = {}
@@ -236,6 +242,7 @@ def plan_evaluation(ev: Any, settings: PlanSettings | None = None, *,
             first_period=_period(int(ev.frame["t"].min()), freq), start_period=_period(p.start, freq),
             last_period=_period(p.last, freq), n_pre=int(p.start - int(ev.frame["t"].min())), n_post=p.n_post,
             periods_per_year=p.ppy, p_value_floor=p.floor, simulation=p.simulator.describe(),
+            observed_last_period=None if observed_last is None else _period(observed_last, freq),
             power_curve={"effect": [p.direction * e for e in main.curve_effect],
                          "ratio": [_ratio(p.scale, p.direction, e) for e in main.curve_effect],
                          "power": list(main.curve_power)},
