@@ -376,8 +376,21 @@ def _did_figures(result: Any, indicator: Any, spec: Any) -> dict[str, Callable[[
     if rob is not None and rob.trends is not None and not rob.trends.empty:
         out["trends"] = lambda ax: plot_trends(rob.trends, indicator, rob.first_start,
                                                spec.rate_per if spec.offset else None, ax=ax)
+    if result.design == "staggered":
+        from preveval.pack.staggered_section import (
+            plot_bacon,
+            plot_dynamic_effects,
+            plot_sensitivity,
+        )
+
+        if (result.aggregations or {}).get("dynamic") is not None:
+            out["dynamic"] = lambda ax: plot_dynamic_effects(result, indicator, ax=ax)
+        if result.bacon:
+            out["bacon"] = lambda ax: plot_bacon(result, indicator, ax=ax)
+        if result.sensitivity is not None:
+            out["sensitivity"] = lambda ax: plot_sensitivity(result, indicator, ax=ax)
     if out:
-        out["main"] = out.get("event_study") or out["trends"]
+        out["main"] = out.get("dynamic") or out.get("event_study") or out.get("trends") or next(iter(out.values()))
     return out
 
 

@@ -199,3 +199,13 @@ def test_count_version_matches_fepois_with_the_rival_column(frame) -> None:
     observed = float(d.loc[treated, "events"].sum())
     assert r.ratio.estimate == pytest.approx(observed / expected, rel=1e-6)
     assert r.prevented.total == pytest.approx(expected - observed, rel=1e-6)
+
+
+def test_notebook_plots_of_a_staggered_result(frame) -> None:
+    r = pv.did(frame, outcome="y", unit="unit", time="year", first_treated="first", frequency="year",
+               sensitivity={"min_e": -3, "max_e": 1}, reps=199, robustness=False)
+    assert r.aggregations is not None and r.bacon and r.sensitivity is not None
+    for name in ("main", "dynamic", "bacon", "sensitivity"):
+        fig = r.plot(name)
+        assert fig is not None and fig.axes, name
+    assert r.plot().axes[0].get_title(loc="left").startswith("Effect by time since the start")

@@ -133,11 +133,18 @@ def _intervals(ax: Any, rows: Any, original: tuple[float, float], estimate: floa
 
 
 @styled
-def plot_sensitivity(result: DidResult, indicator: Indicator) -> Figure | None:
-    """Robust intervals over the relative-magnitudes and smoothness grids, the usual interval beside them."""
+def plot_sensitivity(result: DidResult, indicator: Indicator, ax: Any = None) -> Figure | None:
+    """Robust intervals over the relative-magnitudes and smoothness grids, the usual interval beside them.
+
+    ``ax``: draw the relative-magnitudes panel alone into this Axes (its figure is returned).
+    """
     s = result.sensitivity
     if s is None:
         return None
+    if ax is not None:
+        _intervals(ax, s.relative_magnitude.rows, s.original, s.estimate, s.breakdown,
+                   "Mbar: times the largest drift before the start", "Relative magnitudes", _unit(result, indicator))
+        return ax.figure
     from matplotlib.backends.backend_agg import FigureCanvasAgg
 
     fig = Figure(figsize=(WIDTH, 4.0))
