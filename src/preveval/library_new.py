@@ -259,7 +259,10 @@ def _todo(t: Template, spec: EvaluationSpec, text: str, out: Path, req: NewReque
         treatment = getattr(a, "treatment", None)
         if treatment:
             refs[treatment] = "treatment"
-    fmt = {"example": EXAMPLES[freq], "unit": unit, "freq": freq}
+    dates = [d for a in spec.analyses for d in (
+        a.intervention_map().values() if isinstance(a, ItsAnalysis)
+        else (a.intervention,) if isinstance(a, SynthAnalysis) else ())]
+    fmt = {"example": f"written like {dates[0] if dates else EXAMPLES[freq]}", "unit": unit, "freq": freq}
     need = [c for c in refs if data is None or c not in data.columns]
     if need:
         what = "; ".join(f"{c}: {ROLE_TEXT.get(refs[c], 'a value').format(**fmt)}" for c in need)

@@ -8,8 +8,9 @@ writes a long panel (one row per unit and period) with every column the file nam
 * **periods**: five years before the first intervention to three years after it, at
   ``data.frequency``, written as the period text preveval reads (``2019-04``,
   ``2019Q2``, ``2019``);
-* **roll-out**: the named treated units start at the intervention; a third of the other
-  units start one and two years later (staggered cohorts) and the rest never do, so
+* **roll-out**: the named treated units start at the intervention; half of the other units
+  (at least six) start at it or one or two years later (staggered cohorts) and the rest
+  never do (a template naming no unit gets three units starting at the intervention), so
   ``first_treated``, ``treatment``, ``group`` and ``post`` columns agree with each other;
 * **counts**: negative binomial (gamma-Poisson, variance ``mu + 0.12 mu^2``) around an
   exposure (population-like, growing 0.5% a year) times a base rate, a gentle downward
