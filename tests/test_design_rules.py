@@ -100,6 +100,9 @@ def test_staggered_designs_refuse_what_they_do_not_support() -> None:
     # the multiplier bootstrap of the uniform band takes reps and seed; a pointwise band does not
     assert check(analyses=[{**s, "reps": 999, "seed": 1}]) == []
     assert any("'reps' has no effect" in m for m in check(analyses=[{**s, "band": "pointwise", "reps": 999}]))
+    assert any(m.startswith("E analyses[0].allow_unbalanced_panel:") for m in check(analyses=[
+        {**s, "allow_unbalanced_panel": True, "covariates": ["x"]}]))
+    assert check(analyses=[{**s, "allow_unbalanced_panel": True, "covariates": ["x"], "cs_method": "reg"}]) == []
     assert check(analyses=[{**s, "anticipation": 1, "base_period": "universal", "aggregations": ["dynamic"],
                             "min_e": -6, "max_e": 8, "sensitivity": {"relative_magnitude": [0, 1], "max_e": 2}}]) == []
     assert any(m.startswith("E analyses[0].inference:") for m in check(analyses=[{**s, "inference": "robust"}]))

@@ -158,6 +158,8 @@ CASES: dict[str, tuple[dict, pd.DataFrame]] = {
     "staggered-sa-no-treated": case({**DID, "design": "staggered", "treatment": None, "first_treated": "first",
                                      "estimator": "sun_abraham", "control": "last_treated"},
                                     lambda f: f.assign(first="")),
+    "staggered-unbalanced-dr": case({**DID, "design": "staggered", "treatment": None, "first_treated": "first",
+                                     "allow_unbalanced_panel": True, "covariates": ["cov"]}),
     "staggered-window": case({**DID, "design": "staggered", "treatment": None, "first_treated": "first",
                               "min_e": 3, "max_e": 1}),
     "staggered-sensitivity-window": case({**DID, "design": "staggered", "treatment": None,
@@ -305,8 +307,7 @@ SITES: dict[tuple[str, str], tuple[str, ...] | tuple[str, str]] = {
                                                               "unbalanced panel; known when the cells are formed"),
     ("methods/did/cells", "the panel is unbalanced: drop"): (FITTING, "reached only through the Python API: the "
                                                             "pipeline drops incomplete units first, with a warning"),
-    ("methods/did/cells", "with an unbalanced panel the"): (FITTING, "reached only through the Python API until "
-                                                           "unbalanced panels are an option of the evaluation file"),
+    ("methods/did/cells", "with an unbalanced panel the"): ("staggered-unbalanced-dr",),
     ("methods/did/core", "no complete rows are left"): ("missing-outcome",),
     ("methods/did/core", "a Poisson model needs a"): ("poisson-negative",),
     ("methods/did/event_study", "an event study needs a"): ("event-study-no-panel",),

@@ -174,6 +174,11 @@ def _staggered_support(a: DidAnalysis, k: int, pos: Positioned) -> list[Issue]:
             if getattr(a, name):
                 out.append(pos.issue(("analyses", k, name), f"estimator: sun_abraham does not take {name}",
                                      f"remove {name}, or use estimator: callaway_santanna"))
+    if a.allow_unbalanced_panel and a.covariates and a.cs_method == "dr":
+        out.append(pos.issue(("analyses", k, "allow_unbalanced_panel"), "with an unbalanced panel the "
+                             "covariate-adjusted cells are estimated by outcome regression (as R did); the doubly "
+                             "robust cells need a balanced panel", "add cs_method: reg, or remove "
+                             "allow_unbalanced_panel (incomplete units are then left out)"))
     sens = a.sensitivity_options()
     if sens is not None and sens.min_e >= -1 - a.anticipation:
         out.append(pos.issue(("analyses", k, "sensitivity", "min_e"), f"the sensitivity analysis needs pre-periods "
