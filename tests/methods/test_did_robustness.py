@@ -50,3 +50,15 @@ def test_reading_in_percent_on_the_log_scale(panel):
     assert "%" not in next(s for s in lin.reading if s.startswith("Leaving out one unit"))
     assert rob.table()["check"].tolist().count("placebo outcome") == 1
     assert np.isfinite(rob.table()["estimate"].dropna()).all()
+
+
+@pytest.mark.parametrize("inference", ["wild_bootstrap", "randomization"])
+def test_robustness_refits_use_the_cluster_robust_se_not_the_resampling_test(inference: str) -> None:
+    """Dozens of leave-one-out and placebo re-fits must not each re-run a resampling test (a
+    randomization test in every re-fit took minutes): they use CR1, as the pack says."""
+    from preveval.methods.did.robustness import _quiet_spec
+    from preveval.spec.models import DidAnalysis
+
+    spec = DidAnalysis(id="d", method="did", indicator="y", design="twfe", treatment="d", inference=inference)
+    quiet = _quiet_spec(spec, "area")
+    assert quiet.inference == "cluster" and quiet.robustness is False

@@ -300,7 +300,8 @@ def did_section(result: DidResult, indicator: Indicator, spec: DidAnalysis, verd
     if rob is not None:
         sub = Section(id=f"{spec.id}-robustness", title="Robustness checks")
         sub.paragraphs = list(rob.reading) or ["No robustness re-fit was possible for this design."]
-        sub.paragraphs.append("Re-fits use cluster-robust standard errors (not the bootstrap) to keep the run short.")
+        sub.paragraphs.append("Re-fits use cluster-robust standard errors (not the bootstrap or the randomization test of the headline) "
+                              "to keep the run short.")
         table = rob.table()
         if not table.empty:
             sub.tables.append(TableItem(f"{spec.id}-robustness", "Placebo dates, placebo outcomes and "

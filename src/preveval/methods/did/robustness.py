@@ -71,8 +71,8 @@ def _row(check: str, label: str, res: DidResult | None, note: str = "") -> Robus
 
 def _quiet_spec(spec: DidAnalysis, unit: str | None) -> DidAnalysis:
     inference = spec.inference
-    if inference == "wild_bootstrap":
-        inference = "cluster"
+    if inference in ("wild_bootstrap", "randomization"):  # re-fits by the cluster-robust SE: a
+        inference = "cluster"  # resampling test in each of dozens of re-fits costs minutes
     if inference == "cluster" and unit is None and spec.cluster is None:
         inference = "robust"
     return spec.model_copy(update={"inference": inference, "robustness": False})
