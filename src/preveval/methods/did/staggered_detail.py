@@ -38,6 +38,7 @@ from preveval.methods.did.sun_abraham import sun_abraham
 from preveval.results.base import Estimate
 from preveval.results.did import DidResult, EventTimeEstimate
 from preveval.results.staggered import (
+    BaconDecomposition,
     EstimatorRow,
     HonestSensitivity,
     StaggeredAggregate,
@@ -168,7 +169,7 @@ def _twfe(p: Prepared, d: np.ndarray) -> Estimate:
 
 
 def _comparisons(spec: DidAnalysis, p: Prepared, result: DidResult, cells: GroupTimeCells,
-                 notes: list[str]) -> tuple[tuple[EstimatorRow, ...], object, SunAbrahamResult | None]:
+                 notes: list[str]) -> tuple[tuple[EstimatorRow, ...], BaconDecomposition | None, SunAbrahamResult | None]:
     assert spec.first_treated is not None
     first = period_ordinals(p.frame[spec.first_treated])
     d = _treated(p, first)
@@ -224,7 +225,7 @@ def did_staggered_detail(spec: DidAnalysis, result: DidResult, frame: pd.DataFra
     bacon = sa = None
     if spec.comparisons:
         estimators, dec, sa = _comparisons(spec, p, result, cells, notes)
-        bacon = getattr(dec, "comparisons", None)
+        bacon = None if dec is None else dec.comparisons
     sens = None
     try:
         sens = _sensitivity(spec, p, cells)
