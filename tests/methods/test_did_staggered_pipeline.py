@@ -214,12 +214,16 @@ def test_notebook_plots_of_a_staggered_result(frame) -> None:
 def test_unbalanced_panel_through_the_evaluation_file(frame) -> None:
     """Without the option incomplete units are left out with a warning; with it every unit is kept (as R did)."""
     holes = frame[np.random.default_rng(1).random(len(frame)) >= 0.05].reset_index(drop=True)
-    _, dropped = fit(holes, sensitivity=False, comparisons=False, aggregations=[])
+    _, dropped = fit(holes, sensitivity=False, aggregations=[])
     _, kept = fit(holes, sensitivity=False, aggregations=[], allow_unbalanced_panel=True)
     assert dropped.n_units < kept.n_units == holes["unit"].nunique()
     assert any("not observed in every period were left out" in w for w in dropped.warnings)
     assert not any("left out" in w for w in kept.warnings)
     assert "unbalanced panel" in kept.description
-    # the decomposition needs a balanced panel: left out with a note, not a failure
+    # without the option the comparisons use the same (balanced) units as Callaway & Sant'Anna
+    assert dropped.bacon is not None and any(f"use the {dropped.n_units} units" in n for n in dropped.staggered_notes)
+    assert sum(c.weight * c.estimate for c in dropped.bacon) == pytest.approx(
+        next(e.effect.estimate for e in dropped.estimators if e.estimator == "twfe"), abs=1e-10)
+    # with it the decomposition, which needs a balanced panel, is left out with a note, not a failure
     assert kept.bacon is None and any("Goodman-Bacon" in n for n in kept.staggered_notes)
     assert {e.estimator for e in kept.estimators} == {"twfe", "callaway_santanna", "sun_abraham"}

@@ -209,6 +209,19 @@ def _comparisons(spec: DidAnalysis, p: Prepared, result: DidResult, cells: Group
     return tuple(rows), bacon, sa
 
 
+def _same_units(p: Prepared, cells: GroupTimeCells) -> Prepared:
+    """The rows of the units behind the Callaway & Sant'Anna cells (like-for-like comparisons)."""
+    assert p.unit is not None
+    keep = np.isin(p.unit, cells.unit_codes)
+    if keep.all():
+        return p
+    return replace(p, frame=p.frame.loc[keep], y=p.y[keep], time=p.time[keep], unit=p.unit[keep],
+                   extra_fe=[f[keep] for f in p.extra_fe], covariates=p.covariates[keep],
+                   weights=None if p.weights is None else p.weights[keep],
+                   clusters=None if p.clusters is None else p.clusters[keep],
+                   offset=None if p.offset is None else p.offset[keep], warnings=[])
+
+
 def did_staggered_detail(spec: DidAnalysis, result: DidResult, frame: pd.DataFrame, *, outcome: str,
                          unit: str | None, time: str) -> DidResult:
     """The staggered fields of ``result`` filled in (see the module docstring); other designs unchanged.
@@ -224,7 +237,12 @@ def did_staggered_detail(spec: DidAnalysis, result: DidResult, frame: pd.DataFra
     estimators: tuple[EstimatorRow, ...] = ()
     bacon = sa = None
     if spec.comparisons:
-        estimators, dec, sa = _comparisons(spec, p, result, cells, notes)
+        same = _same_units(p, cells)
+        if same is not p:
+            notes.append(f"two-way fixed effects, Sun & Abraham and the Goodman-Bacon decomposition use the "
+                         f"{cells.n_units} units behind the Callaway & Sant'Anna estimate (units left out of it "
+                         "are left out of them too)")
+        estimators, dec, sa = _comparisons(spec, same, result, cells, notes)
         bacon = None if dec is None else dec.comparisons
     sens = None
     try:
