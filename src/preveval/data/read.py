@@ -191,8 +191,9 @@ def _read_csv(raw: bytes, file: str) -> tuple[pd.DataFrame, np.ndarray, CellStar
             issues.append(Issue(f"... and {len(bad) - MAX_ROW_ERRORS} more rows with the wrong number of fields",
                                 file=file, count=len(bad) - MAX_ROW_ERRORS))
         raise DataError(issues)
-    frame = pd.DataFrame(rows, columns=header, dtype=object)
-    frame = frame.apply(lambda s: s.map(lambda v: np.nan if v.strip() in MISSING else v.strip()))
+    nan = np.nan  # cells stripped, and the usual spellings of a missing value read as missing
+    cleaned = [[nan if (v := c.strip()) in MISSING else v for c in r] for r in rows]
+    frame = pd.DataFrame(cleaned, columns=header, dtype=object)
     return frame, np.asarray(lines, dtype=np.int64), CellStarts(physical, spans, delim)
 
 
