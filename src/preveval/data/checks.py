@@ -19,7 +19,7 @@ from ..spec.loader import Loc, Positioned
 from ..spec.models import DidAnalysis, EvaluationSpec, ItsAnalysis, SynthAnalysis
 from ..spec.validate import suggest
 from .design_checks import check_designs
-from .periods import EXAMPLES, FREQUENCIES, parse_period, parse_periods, period_ordinals
+from .periods import EXAMPLES, FREQUENCIES, parse_period, parse_periods
 from .read import Dataset
 
 MAX_CELL_ERRORS = 10
@@ -95,9 +95,11 @@ def check_columns_exist(ds: Dataset, refs: list[ColumnRef], pos: Positioned) -> 
     return out
 
 
-def check_periods(ds: Dataset, frame: pd.DataFrame, time: str, freq: str) -> tuple[pd.Series, list[Issue]]:
-    """Every time value reads as a period of the declared frequency."""
-    periods, bad = parse_periods(frame[time], freq)
+def check_periods(ds: Dataset, frame: pd.DataFrame, time: str,
+                  freq: str) -> tuple[pd.Series, np.ndarray, list[Issue]]:
+    """Every time value reads as a period of the declared frequency: the periods, their
+    ordinals (NaN where unread) and the issues."""
+    periods, bad, ordinals = parse_periods(frame[time], freq)
     issues = [
         ds.issue(i, time, f"'{frame[time].iloc[i]}' is not a {freq}",
                  f"write {freq}s like {EXAMPLES[freq]}, or change data.frequency")
@@ -105,7 +107,7 @@ def check_periods(ds: Dataset, frame: pd.DataFrame, time: str, freq: str) -> tup
         else ds.issue(i, time, "the period is missing")
         for i in bad[:MAX_CELL_ERRORS]
     ]
-    return periods, _capped(issues, len(bad), "unreadable periods", ds.file)
+    return periods, ordinals, _capped(issues, len(bad), "unreadable periods", ds.file)
 
 
 def check_numeric(ds: Dataset, frame: pd.DataFrame, column: str,
@@ -174,14 +176,13 @@ def check_period_column(ds: Dataset, frame: pd.DataFrame, column: str, freq: str
     """A column of periods (e.g. first treated period) reads where it is filled in."""
     raw = frame[column]
     filled = raw.notna().to_numpy()  # empty, NaN, NaT or <NA>: never treated
-    periods, bad = parse_periods(raw.astype(object).where(raw.notna(), None), freq)
+    _, bad, ordinals = parse_periods(raw.astype(object).where(raw.notna(), None), freq)
     bad = [i for i in bad if filled[i]]
     issues = [
         ds.issue(i, column, f"'{raw.iloc[i]}' is not a {freq}", f"write {freq}s like {EXAMPLES[freq]}; leave empty for never treated")
         for i in bad[:MAX_CELL_ERRORS]
     ]
-    ordinals = pd.Series([p.ordinal if p is not None else np.nan for p in periods], index=raw.index, dtype=float)
-    return ordinals, _capped(issues, len(bad), f"unreadable periods in '{column}'", ds.file)
+    return pd.Series(ordinals, index=raw.index, dtype=float), _capped(issues, len(bad), f"unreadable periods in '{column}'", ds.file)
 
 
 def check_unique_rows(ds: Dataset, frame: pd.DataFrame, keys: list[str], what: str, hint: str,
@@ -339,7 +340,7 @@ def check_dataset(ds: Dataset, spec: EvaluationSpec, pos: Positioned) -> tuple[p
     issues: list[Issue] = []
     if len(frame) == 0:
         return frame, [Issue("the file has a header but no rows", file=ds.file)]
-    periods, errs = check_periods(ds, frame, spec.data.time, spec.data.frequency)
+    periods, t_ordinals, errs = check_periods(ds, frame, spec.data.time, spec.data.frequency)
     issues += errs
     done: set[tuple[str, str]] = set()
     for r in refs:
@@ -368,7 +369,7 @@ def check_dataset(ds: Dataset, spec: EvaluationSpec, pos: Positioned) -> tuple[p
     if any(i.level == "error" for i in issues):
         return frame, issues
     frame["period"] = periods
-    frame["t"] = period_ordinals(periods)
+    frame["t"] = t_ordinals.astype(np.int64)
     issues += _check_structure(ds, frame, spec, pos)
     if not any(i.level == "error" for i in issues):
         issues += check_intervention_windows(spec, frame, pos)

@@ -112,8 +112,9 @@ def _parse_text(text: str, freq: str) -> pd.Period | None:
     return None
 
 
-def parse_periods(values: pd.Series, freq: str) -> tuple[pd.Series, list[int]]:
-    """Parse a column; returns the periods (object Series) and the positions that failed.
+def parse_periods(values: pd.Series, freq: str) -> tuple[pd.Series, list[int], np.ndarray]:
+    """Parse a column: the periods (object Series, None where a cell failed), the positions
+    that failed, and the periods' ordinals (float, NaN where a cell failed).
 
     Each distinct value is parsed once: the column is factorised (missing values are failures)
     when its cells are all of one type; a column of mixed types (``2019`` beside ``"2019"``,
@@ -127,40 +128,31 @@ def parse_periods(values: pd.Series, freq: str) -> tuple[pd.Series, list[int]]:
         else:
             parsed = np.empty(len(uniques) + 1, dtype=object)  # the last slot: missing (code -1)
             parsed[:-1] = [parse_period(u, freq) for u in uniques.tolist()]
-            out = parsed[codes]
-            bad = np.flatnonzero(pd.isna(out) | (codes < 0))
-            series = pd.Series(out, index=values.index, dtype=object)
-            if not len(bad):  # the ordinals too, from the distinct values (see period_ordinals)
-                series.attrs["ordinals"] = np.array([p.ordinal for p in parsed[:-1]], dtype=np.int64)[codes]
-            return series, bad.tolist()
+            return _parsed(parsed[codes], _ordinals(parsed)[codes], values.index)
     return _parse_cells(values, freq)
 
 
-def period_ordinals(periods: pd.Series) -> np.ndarray:
-    """The ordinals of a column of periods that :func:`parse_periods` returned without failures."""
-    known = periods.attrs.get("ordinals")
-    if isinstance(known, np.ndarray) and len(known) == len(periods):
-        return known
-    return np.array([p.ordinal for p in periods], dtype=np.int64)
+def _ordinals(periods: np.ndarray) -> np.ndarray:
+    return np.array([np.nan if p is None else p.ordinal for p in periods], dtype=np.float64)
 
 
-def _parse_cells(values: pd.Series, freq: str) -> tuple[pd.Series, list[int]]:
+def _parsed(out: np.ndarray, ordinals: np.ndarray, index: pd.Index) -> tuple[pd.Series, list[int], np.ndarray]:
+    return pd.Series(out, index=index, dtype=object), np.flatnonzero(np.isnan(ordinals)).tolist(), ordinals
+
+
+def _parse_cells(values: pd.Series, freq: str) -> tuple[pd.Series, list[int], np.ndarray]:
     cache: dict[Any, pd.Period | None] = {}
-    out: list[pd.Period | None] = []
-    bad: list[int] = []
+    out = np.empty(len(values), dtype=object)
     for i, v in enumerate(values.tolist()):
         missing = v is None or v is pd.NaT or v is pd.NA or (isinstance(v, float) and v != v)
         key = ("nan", None) if missing else (type(v).__name__, v)
         try:
             if key not in cache:
                 cache[key] = None if missing else parse_period(v, freq)
-            p = cache[key]
+            out[i] = cache[key]
         except TypeError:  # a cell that cannot be hashed (a list): not a period
-            p = None
-        if p is None:
-            bad.append(i)
-        out.append(p)
-    return pd.Series(out, index=values.index, dtype=object), bad
+            out[i] = None
+    return _parsed(out, _ordinals(out), values.index)
 
 
 _PER_YEAR = {"D": 365.25, "W": 52.1775, "M": 12.0, "Q": 4.0, "Y": 1.0, "A": 1.0}
