@@ -119,6 +119,12 @@ def shell(cmd: list[str], cwd: Path) -> tuple[float, str]:
     return took, done.stdout
 
 
+def run_pack(tmp: Path, evaluation: str, out: Path, analysis: str) -> tuple[float, dict]:
+    """``preveval run`` as a user starts it: its time and the analysis' effect in results.json."""
+    took, _ = shell([CLI, "run", evaluation, "--out", str(out)], tmp)
+    return took, json.loads((out / "results.json").read_text())["analyses"][analysis]["effect"]
+
+
 def pairs(repeat: int, ours: Callable[[], float], theirs: Callable[[], float]) -> tuple[list[float], list[float]]:
     """Alternate which side goes first; each callable returns its own time in seconds."""
     a: list[float] = []
@@ -165,9 +171,7 @@ def row_cli_twfe(tmp: Path, repeat: int, units: int, periods: int) -> Row:
     got: dict[str, float] = {}
 
     def ours() -> float:
-        out = tmp / "pack-twfe"
-        took, _ = shell([CLI, "run", "twfe.yaml", "--out", str(out)], tmp)
-        eff = json.loads((out / "results.json").read_text())["analyses"]["twfe-y"]["effect"]
+        took, eff = run_pack(tmp, "twfe.yaml", tmp / "pack-twfe", "twfe-y")
         got["ours"], got["ours_se"] = eff["estimate"], eff["std_error"]
         return took
 
@@ -348,9 +352,8 @@ analyses:
     got: dict[str, float] = {}
 
     def ours() -> float:
-        out = tmp / "pack-sicily"
-        took, _ = shell([CLI, "run", "sicily.yaml", "--out", str(out)], tmp)
-        got["ours"] = json.loads((out / "results.json").read_text())["analyses"]["its-aces"]["effect"]["estimate"]
+        took, eff = run_pack(tmp, "sicily.yaml", tmp / "pack-sicily", "its-aces")
+        got["ours"] = eff["estimate"]
         return took
 
     def theirs() -> float:
