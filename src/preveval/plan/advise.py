@@ -203,7 +203,8 @@ def _recommend(s: DataShape, opts: list[DesignOption]) -> tuple[str, str]:
                                      "weights the untreated areas to track the treated one before the start")
     if "staggered" in ok:
         return "staggered", (f"the {s.n_treated} treated areas start at {len(s.cohorts)} different times: "
-                             "Callaway & Sant'Anna compare each wave with areas not yet treated")
+                             "Callaway & Sant'Anna compare each wave with the areas that never ran it (control: "
+                             "never_treated, the default)")
     if "twfe" in ok:
         return "twfe", (f"{s.n_treated} treated areas start together and {s.n_never} never do: "
                         "difference-in-differences compares their change")
