@@ -33,6 +33,8 @@ def test_the_bottom_line_opens_the_report_and_names_the_primary(evaluation_dir: 
     # prevented events from the same analysis
     p = res.analyses["its-events"].prevented
     assert f"about {abs(p.total):,.0f} fewer" in text
+    # the reading aid for a negative bound only where a bound is negative
+    assert ("negative numbers mean more" in text) == (p.ci_low < 0), text
 
 
 def test_an_inconclusive_primary_says_the_data_cannot_tell_and_how_to_firm_it_up(evaluation_dir: Path) -> None:

@@ -38,7 +38,8 @@ def _prevented(result: EvaluationResult, analysis_id: str, unit_label: str) -> s
     noun = unit_label or "events"
     verb = "fewer" if p.total >= 0 else "more"
     text = (f"That is about {abs(p.total):,.0f} {verb} {noun} than expected over {p.years:.3g} years "
-            f"(95% interval {p.ci_low:,.0f} to {p.ci_high:,.0f} fewer; negative numbers mean more)")
+            f"(95% interval {p.ci_low:,.0f} to {p.ci_high:,.0f} fewer"
+            f"{'; negative numbers mean more' if p.ci_low < 0 else ''})")
     eco = result.economics
     if eco is not None and eco.analysis == analysis_id and eco.cost_per_prevented is not None \
             and eco.cost_per_prevented.estimate is not None:

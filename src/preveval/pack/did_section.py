@@ -265,7 +265,9 @@ def plot_trends(trends: pd.DataFrame, indicator: Indicator, start: int | None, r
 
 def did_section(result: DidResult, indicator: Indicator, spec: DidAnalysis, verdict: object = None) -> Section:
     """The report section of one DiD analysis (``verdict``: its verdict against the plausible effect)."""
-    sec = Section(id=f"analysis-{spec.id}", title=f"{DESIGN_TITLES[spec.design]}: {indicator.label}")
+    title = DESIGN_TITLES[spec.design] + (" of counts (Poisson)" if spec.design == "staggered"
+                                          and spec.family == "poisson" else "")
+    sec = Section(id=f"analysis-{spec.id}", title=f"{title}: {indicator.label}")
     sec.headline = headline(result, indicator, spec, verdict)
     sec.paragraphs = _paragraphs(result, indicator)
     sec.warnings = list(result.warnings)

@@ -162,7 +162,8 @@ def _paragraphs(result: SynthResult, indicator: Indicator, spec: SynthAnalysis) 
     if p is not None:
         n = indicator.unit_label or "events"
         what = f"about {num(p.total)} fewer {n}" if p.total >= 0 else f"about {num(-p.total)} more {n}"
-        iv = (f"95% interval {p.ci_low:,.0f} to {p.ci_high:,.0f}; negative numbers mean more {n}"
+        iv = (f"95% interval {p.ci_low:,.0f} to {p.ci_high:,.0f}"
+              + (f"; negative numbers mean more {n}" if p.ci_low < 0 else "")
               if math.isfinite(p.ci_low) and math.isfinite(p.ci_high) else "no 95% interval")
         out.append(f"Over the {p.years:.1f} years after the start that is {what} than the synthetic comparison "
                    f"implies ({iv}), out of {p.observed:,.0f} observed.")
