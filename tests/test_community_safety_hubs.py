@@ -85,6 +85,18 @@ def test_the_count_version_recovers_the_true_effect_and_events_prevented(doc: di
     assert clo <= _generator().RR_CAMPAIGN <= chi
 
 
+def test_the_summary_names_the_count_version_and_keeps_one_unit(doc: dict, report: str) -> None:
+    """The two staggered analyses are told apart by their headings, every baseline in the summary is
+    per 1,000 population as the indicator is, and an interval of fewer incidents has no note about
+    negative numbers."""
+    summary = report.split("## Summary", 1)[1].split("## The initiative", 1)[0]
+    assert "- Staggered difference-in-differences of counts (Poisson): " in summary
+    assert "- Staggered difference-in-differences: " in summary
+    assert "per 100,000" not in summary
+    p = doc["analyses"]["hubs-asb"]["prevented"]
+    assert p["ci_low"] > 0 and "negative numbers mean more" not in summary
+
+
 def test_was_it_the_hubs_or_the_campaign_in_plain_words(doc: dict, report: str, pack: Path) -> None:
     a = doc["analyses"]["hubs-asb"]
     campaign = next(c for c in a["coefficients"] if c["term"] == "campaign")
