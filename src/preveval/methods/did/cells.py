@@ -128,7 +128,8 @@ class GroupTimeCells:
     @property
     def cohort_share(self) -> np.ndarray:
         """:math:`\\hat P(G = g)` of each cell's cohort (weighted share of the units)."""
-        return np.array([np.mean(self.unit_weight * (self.unit_group == g)) for g in self.group])
+        share = {g: np.mean(self.unit_weight * (self.unit_group == g)) for g in np.unique(self.group).tolist()}
+        return np.array([share[g] for g in self.group.tolist()], dtype=float)
 
     @property
     def std_error(self) -> np.ndarray:
@@ -261,6 +262,9 @@ def group_time_cells(
     ifs = np.empty((n, max(1, len(cohorts) * len(periods))), order="F")
     skipped: list[str] = []
     start = 0 if universal else 1
+    if Xp is None and not unbalanced and bool(np.all(wu > 0)):
+        cohorts = []  # every cell is a difference of weighted mean changes: all at once, cohort by cohort
+        _unconditional_cells(Y, G, periods, control, wu, a, universal, rows, ifs)
     for g in cohorts:
         treat = G == g
         for j in range(start, len(periods)):
@@ -297,6 +301,79 @@ def group_time_cells(
         control=control, anticipation=a, base_period=opt.base_period, unbalanced=unbalanced,
         skipped=tuple(skipped), labels=dict(labels or {}),
     )
+
+
+def _unconditional_cells(Y: np.ndarray, G: np.ndarray, periods: np.ndarray, control: str, wu: np.ndarray, a: int,
+                         universal: bool, rows: list[tuple[float, int, int, int, int, bool, float]],
+                         ifs: np.ndarray) -> None:
+    r"""Every cell of a balanced panel without covariates, cohort by cohort (appended to ``rows`` and ``ifs``).
+
+    With :math:`\Delta_i = Y_{it} - Y_{ib}`, treated units :math:`T = \{G_i = g\}` and
+    comparison units :math:`C`, the cell of :func:`preveval.methods.did.covariates.cell_att`
+    without covariates is
+
+    .. math::
+
+        \widehat{ATT}(g,t) = \bar\Delta_T - \bar\Delta_C, \qquad
+        \psi_i = n\,w_i \Big[\frac{1\{i \in T\}(\Delta_i - \bar\Delta_T)}{\sum_T w}
+        - \frac{1\{i \in C\}(\Delta_i - \bar\Delta_C)}{\sum_C w}\Big]
+
+    (weighted means). Comparison groups are unions of cohorts, so the weighted sums of
+    :math:`\Delta` by cohort (one matrix product per cohort :math:`g` over all its periods)
+    give every cell's means; the per-cell passes over the units of
+    :func:`_panel_cell` are avoided. The same cells, in the same order, as the general
+    loop of :func:`group_time_cells` (equal up to the order of the sums, about 1e-15
+    relative). Needs positive weights.
+    """
+    n, n_periods = Y.shape
+    levels, code = np.unique(G, return_inverse=True)
+    n_levels = len(levels)
+    ind = np.zeros((n, n_levels))
+    ind[np.arange(n), code] = wu
+    wsum = np.bincount(code, weights=wu, minlength=n_levels)
+    count = np.bincount(code, minlength=n_levels)
+    start = 0 if universal else 1
+    col = len(rows)
+    for g in levels[(levels > 0) & (levels > periods[0] + a)]:
+        k = int(np.searchsorted(levels, g))
+        last = int(np.flatnonzero(periods + a < g)[-1])
+        j = np.arange(start, n_periods)
+        b = np.where(universal | (g <= periods[j]), last, j - 1)
+        ref = universal & (b == j)
+        thr = periods[np.maximum(j, b)] + a
+        if control == "never_treated":
+            member = np.broadcast_to(levels == 0, (len(j), n_levels))
+        else:
+            member = (levels == 0) | ((levels > thr[:, None]) & (levels != g))
+        member = member & ~ref[:, None]
+        n_ctrl = member @ count
+        keep = ref | (n_ctrl > 0)
+        j, b, ref, member, n_ctrl = j[keep], b[keep], ref[keep], member[keep], n_ctrl[keep]
+        m = len(j)
+        if not m:
+            continue
+        block = ifs[:, col:col + m]
+        np.subtract(Y[:, j], Y[:, b], out=block)
+        need = member.any(axis=0)
+        need[k] = True
+        sums = np.zeros((n_levels, m))
+        sums[need] = ind[:, need].T @ block
+        eta_t = sums[k] / wsum[k]
+        w_c = member @ wsum
+        safe = np.where(ref, 1.0, w_c)
+        eta_c = np.where(ref, 0.0, (member.T * sums).sum(axis=0) / safe)
+        # per cohort level and cell: the mean subtracted and the factor n / (sum of weights), signed
+        centre = np.where(member.T, eta_c, 0.0)
+        factor = np.where(member.T, -n / safe, 0.0)
+        centre[k], factor[k] = eta_t, np.where(ref, 0.0, n / wsum[k])
+        block -= centre[code]
+        block *= factor[code]
+        block *= wu[:, None]
+        att = np.where(ref, 0.0, eta_t - eta_c)
+        for c in range(m):
+            rows.append((float(g), int(periods[j[c]]), int(periods[b[c]]), int(count[k]), int(n_ctrl[c]),
+                         bool(ref[c]), float(att[c])))
+        col += m
 
 
 def _panel_cell(Y: np.ndarray, Xp: np.ndarray | None, treat: np.ndarray, ctrl: np.ndarray, j: int, b: int,
