@@ -332,6 +332,8 @@ def _unconditional_cells(Y: np.ndarray, G: np.ndarray, periods: np.ndarray, cont
     ind[np.arange(n), code] = wu
     wsum = np.bincount(code, weights=wu, minlength=n_levels)
     count = np.bincount(code, minlength=n_levels)
+    Yf = np.asfortranarray(Y)  # one column per period: the cells' columns are read whole
+    unit_weights = bool(np.all(wu == 1.0))
     start = 0 if universal else 1
     col = len(rows)
     for g in levels[(levels > 0) & (levels > periods[0] + a)]:
@@ -353,11 +355,12 @@ def _unconditional_cells(Y: np.ndarray, G: np.ndarray, periods: np.ndarray, cont
         if not m:
             continue
         block = ifs[:, col:col + m]
-        np.subtract(Y[:, j], Y[:, b], out=block)
+        for c in range(m):
+            np.subtract(Yf[:, j[c]], Yf[:, b[c]], out=block[:, c])
         need = member.any(axis=0)
         need[k] = True
         sums = np.zeros((n_levels, m))
-        sums[need] = ind[:, need].T @ block
+        sums[need] = (block.T @ ind[:, need]).T
         eta_t = sums[k] / wsum[k]
         w_c = member @ wsum
         safe = np.where(ref, 1.0, w_c)
@@ -366,9 +369,11 @@ def _unconditional_cells(Y: np.ndarray, G: np.ndarray, periods: np.ndarray, cont
         centre = np.where(member.T, eta_c, 0.0)
         factor = np.where(member.T, -n / safe, 0.0)
         centre[k], factor[k] = eta_t, np.where(ref, 0.0, n / wsum[k])
-        block -= centre[code]
-        block *= factor[code]
-        block *= wu[:, None]
+        # gathered to units x cells in the block's (column-major) order
+        block -= np.take(centre.T, code, axis=1).T
+        block *= np.take(factor.T, code, axis=1).T
+        if not unit_weights:
+            block *= wu[:, None]
         att = np.where(ref, 0.0, eta_t - eta_c)
         for c in range(m):
             rows.append((float(g), int(periods[j[c]]), int(periods[b[c]]), int(count[k]), int(n_ctrl[c]),
