@@ -263,6 +263,9 @@ def _cs_ours(df: pd.DataFrame) -> pd.DataFrame:
 def row_cs(repeat: int, units: int, periods: int) -> Row:
     import csdid.att_gt as att_gt
 
+    import preveval.methods.did.aggregate
+    import preveval.methods.did.staggered  # noqa: F401  (imported untimed, as csdid is)
+
     df = staggered_panel(units, periods)
     ref = df.assign(g=df["ft"].fillna(0).astype(int), id=pd.factorize(df["unit"])[0])
     got: dict[str, np.ndarray] = {}
