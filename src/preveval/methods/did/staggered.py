@@ -13,6 +13,7 @@ import numpy as np
 
 from preveval.data.design_checks import few_treated_warning
 from preveval.errors import EstimationError
+from preveval.methods.did.aggregate import _wif_times
 from preveval.methods.did.cells import GroupTimeCells, StaggeredOptions, group_time_cells
 from preveval.methods.did.core import Prepared, baseline_of, period_ordinals, pretrend_warning
 from preveval.results.base import Estimate, quantile, two_sided_p
@@ -195,7 +196,7 @@ def fit_staggered_design(spec: DidAnalysis, p: Prepared, options: StaggeredOptio
     gtc = staggered_cells(spec, p, options)
     att, IF, G, wun = gtc.att, gtc.inf, gtc.unit_group, gtc.unit_weight
     n, n_obs = gtc.n_units, int(p.y.size) if gtc.unbalanced else gtc.n_units * len(gtc.periods)
-    se = np.sqrt(np.diag(IF.T @ IF / n**2))
+    se = gtc.std_error  # the diagonal of IF'IF/n^2 without the cells x cells product
     gt = tuple(GroupTimeEstimate(int(g), int(t), float(a), None if ref else float(s), int(ng), int(nc),
                                  p.label(g), p.label(t))
                for g, t, a, s, ng, nc, ref in zip(gtc.group, gtc.time, att, se, gtc.n_treated, gtc.n_control,
@@ -208,12 +209,9 @@ def fit_staggered_design(spec: DidAnalysis, p: Prepared, options: StaggeredOptio
     total = wts.sum()
     wts /= total
     est = float(wts @ att)
-    # influence function of the estimated weights (R did:::wif)
-    ind = np.column_stack([wun * (G == g) for g in gtc.group])
+    # influence function of the estimated weights (R did:::wif), without the units x cells matrices
     keep = np.flatnonzero(post)
-    if1 = (ind[:, keep] - pg[keep]) / total
-    if2 = np.outer((ind[:, keep] - pg[keep]).sum(axis=1), pg[keep] / total**2)
-    inf_agg = IF[:, keep] @ wts[keep] + (if1 - if2) @ att[keep]
+    inf_agg = IF[:, keep] @ wts[keep] + _wif_times(keep, pg, wun, G, gtc.group, att[keep])
     se_att = float(np.sqrt(np.mean(inf_agg**2) / n))
     effect, analytic = _small_sample_att(est, se_att, inf_agg, G, n_obs)
     coefs = tuple(Estimate.wald(f"att_gt::{c.group_label}:{c.time_label}", c.estimate,
