@@ -44,6 +44,8 @@ class Evaluation:
     frame: pd.DataFrame
     warnings: tuple[Issue, ...]
     spec_sha256: str
+    #: the plan.json named by ``contribution.plan`` (:class:`preveval.plan.link.PlanLink`)
+    plan: Any = None
 
     @property
     def data(self) -> pd.DataFrame:
@@ -136,8 +138,9 @@ def assemble(ev: Evaluation, results: dict[str, AnalysisResult]) -> EvaluationRe
     from .contribution import assess_contribution, assess_economics, select_primary
 
     spec = ev.spec
-    economics = assess_economics(spec, results) if spec.economics is not None else None
-    contribution = assess_contribution(spec, results, economics=economics) if spec.contribution is not None else None
+    economics = assess_economics(spec, results, ev.plan) if spec.economics is not None else None
+    contribution = (assess_contribution(spec, results, economics=economics, plan=ev.plan)
+                    if spec.contribution is not None else None)
     inputs = ev.inputs()
     warnings = list(inputs.warnings)
     warnings += [f"{aid}: {w}" for aid, r in results.items() for w in r.warnings]
@@ -146,7 +149,7 @@ def assemble(ev: Evaluation, results: dict[str, AnalysisResult]) -> EvaluationRe
     if economics is not None:
         warnings += [f"economics: {w}" for w in getattr(economics, "notes", ())]
     return EvaluationResult(spec, inputs, results, contribution, economics, tuple(dict.fromkeys(warnings)), ev,
-                            select_primary(spec, results))
+                            select_primary(spec, results, ev.plan))
 
 
 def _finish(pos: Positioned, dataset: Dataset, spec_sha: str,
@@ -176,7 +179,21 @@ def load(path: str | Path) -> Evaluation:
     data_path = (path.parent / spec.data.path)
     data_display = str(Path(display).parent / spec.data.path) if Path(display).parent != Path(".") else spec.data.path
     dataset = read_dataset(data_path, data_display, spec.data.sheet)
-    return _finish(pos, dataset, spec_sha, checked)
+    ev = _finish(pos, dataset, spec_sha, checked)
+    return _with_plan(ev, path.parent, Path(display).parent)
+
+
+def _with_plan(ev: Evaluation, base: Path, shown: Path) -> Evaluation:
+    """The evaluation with the plan.json its contribution block names (an input error if unreadable)."""
+    c = ev.spec.contribution
+    if c is None or c.plan is None:
+        return ev
+    from .plan.link import read_plan
+
+    link, issues = read_plan(base / c.plan, str(shown / c.plan) if shown != Path(".") else c.plan, ev.positioned)
+    if issues:
+        raise SpecError(issues)
+    return replace(ev, plan=link)
 
 
 def from_dict(spec: Mapping[str, Any], data: pd.DataFrame, *, name: str = "<dict>") -> Evaluation:
@@ -205,7 +222,7 @@ def from_dict(spec: Mapping[str, Any], data: pd.DataFrame, *, name: str = "<dict
     pos = Positioned(spec, name)
     text = json.dumps(spec, sort_keys=True, default=str).encode()
     try:
-        return _finish(pos, _dataset(frame), hashlib.sha256(text).hexdigest())
+        return _with_plan(_finish(pos, _dataset(frame), hashlib.sha256(text).hexdigest()), Path("."), Path("."))
     except InputError as exc:
         if not renamed:
             raise

@@ -27,6 +27,7 @@ from preveval.contribution.tracing import (
     format_probability,
     trace_contribution,
 )
+from preveval.contribution.verdict import default_plausible_effect
 from preveval.results.base import to_plain
 from preveval.spec.models import Contribution, EvaluationSpec, EvidenceItem
 
@@ -92,6 +93,8 @@ class ContributionResult:
     rating: EvidenceRating
     warnings: tuple[str, ...] = ()
     outcomes: tuple[OutcomeVerdict, ...] = ()
+    #: the plan.json whose simulated power gave p_if_true (``contribution.plan``), if any
+    plan: dict[str, Any] | None = None
 
     def link_status(self) -> dict[str, str]:
         """``{element id: supported | contradicted | untested}``."""
@@ -133,6 +136,7 @@ class ContributionResult:
                     "thresholds": t.thresholds,
                     "confidence_scale": [{"from": lo, "label": lab} for lo, lab in CONFIDENCE_SCALE],
                 },
+                **({"plan": self.plan} if self.plan is not None else {}),
                 "warnings": list(self.warnings),
             }
         )
@@ -151,7 +155,7 @@ def _default_claim(spec: EvaluationSpec) -> str:
 
 
 def _resolve(
-    item: EvidenceItem, spec: EvaluationSpec, results: Mapping[str, Any]
+    item: EvidenceItem, spec: EvaluationSpec, results: Mapping[str, Any], plan: Any = None
 ) -> tuple[TracedItem, dict[str, Any], list[str]]:
     """The values used for one item, their sources, and warnings."""
     if item.from_analysis is None:
@@ -183,23 +187,37 @@ def _resolve(
                "p_if_false_source": "user" if item.p_if_false is not None else "test_size"}
         return ti, src, [warn]
     desired = ind.desired if ind is not None else "decrease"
-    d = evidence_from_analysis(item, result, desired,
-                               analysis_plausible=getattr(analysis, "plausible_effect", None))
+    analysis_plausible = getattr(analysis, "plausible_effect", None)
+    planned, plan_warnings = None, []
+    if plan is not None and analysis is not None and item.p_if_true is None:
+        plausible = item.plausible_effect if item.plausible_effect is not None else analysis_plausible
+        if plausible is None:
+            plausible = default_plausible_effect(result.scale, desired)
+        if plausible is not None:
+            planned, why = plan.power_for(analysis, analysis.indicator, float(plausible), result.scale)
+            if why is not None:
+                plan_warnings.append(f"evidence '{item.id}': p_if_true is the analytic power of the reported "
+                                     f"interval, not the plan's simulated power, because {why}")
+    d = evidence_from_analysis(item, result, desired, analysis_plausible=analysis_plausible, planned=planned)
     ti = TracedItem(item.id, d.observed, d.p_if_true, d.p_if_false, desc, links, item.rival, aid, d.reason,
                     d.outcome, d.likelihoods)
     src = {"observed_source": d.observed_source, "p_if_true_source": d.p_if_true_source,
            "p_if_false_source": d.p_if_false_source, "power": d.power,
            "plausible_effect": d.plausible_effect, "interval_method": d.interval_method}
-    return ti, src, list(d.warnings)
+    return ti, src, [*plan_warnings, *d.warnings]
 
 
 def resolve_evidence(
-    contribution: Contribution, spec: EvaluationSpec, results: Mapping[str, Any]
+    contribution: Contribution, spec: EvaluationSpec, results: Mapping[str, Any], plan: Any = None
 ) -> tuple[list[TracedItem], list[dict[str, Any]], list[str]]:
-    """Every evidence item with the values used for updating, their sources and warnings."""
+    """Every evidence item with the values used for updating, their sources and warnings.
+
+    ``plan``: the :class:`~preveval.plan.link.PlanLink` of ``contribution.plan``, whose
+    simulated power becomes ``p_if_true`` of the items from planned analyses.
+    """
     items, sources, warnings = [], [], []
     for it in contribution.evidence:
-        ti, src, w = _resolve(it, spec, results)
+        ti, src, w = _resolve(it, spec, results, plan)
         items.append(ti)
         sources.append(src)
         warnings.extend(w)
@@ -220,6 +238,7 @@ def assess_contribution(
     *,
     thresholds: TypeThresholds = DEFAULT_THRESHOLDS,
     economics: EconomicsResult | None = None,
+    plan: Any = None,
 ) -> ContributionResult:
     """Contribution analysis of an evaluation.
 
@@ -236,6 +255,9 @@ def assess_contribution(
     economics
         An already computed economics result for the EMMIE summary (computed here when
         omitted).
+    plan
+        The plan.json named by ``contribution.plan`` (:class:`~preveval.plan.link.PlanLink`):
+        items from planned analyses take ``p_if_true`` from its simulated power.
     """
     results = {k: v for k, v in results.items() if v is not None}
     warnings: list[str] = []
@@ -244,7 +266,7 @@ def assess_contribution(
         contribution = Contribution(claim=_default_claim(spec))
         warnings.append("The evaluation file has no 'contribution' block: the default claim is shown "
                         "with no evidence, so confidence stays at the prior of 0.5.")
-    items, sources, w = resolve_evidence(contribution, spec, results)
+    items, sources, w = resolve_evidence(contribution, spec, results, plan)
     warnings.extend(w)
     items = count_dependent(items, spec, results, {it.id: src.get("power") for it, src in zip(items, sources, strict=True)})
     tracing = trace_contribution(contribution.prior, items, thresholds=thresholds)
@@ -279,7 +301,7 @@ def assess_contribution(
         for s, src, it in zip(tracing.steps, sources, items, strict=True)
     )
     outcomes = outcome_verdicts(spec, records)
-    eco = economics if economics is not None else assess_economics(spec, results)
+    eco = economics if economics is not None else assess_economics(spec, results, plan)
     rating = rate_evidence(spec, results, links=steps.links, economics=eco)
     return ContributionResult(
         claim=contribution.claim,
@@ -297,6 +319,7 @@ def assess_contribution(
         rating=rating,
         warnings=tuple(dict.fromkeys(warnings)),
         outcomes=outcomes,
+        plan=None if plan is None else plan.to_dict(),
     )
 
 

@@ -393,7 +393,7 @@ def _with_summary(r: EconomicsResult) -> EconomicsResult:
     return replace(r, summary=" ".join(s))
 
 
-def _choose_analysis(spec: EvaluationSpec, results: Mapping[str, Any]) -> str | None:
+def _choose_analysis(spec: EvaluationSpec, results: Mapping[str, Any], plan: Any = None) -> str | None:
     eco = spec.economics
     assert eco is not None
     if eco.analysis is not None:
@@ -402,7 +402,7 @@ def _choose_analysis(spec: EvaluationSpec, results: Mapping[str, Any]) -> str | 
     kinds = {i.id: i.kind for i in spec.indicators}
     from preveval.contribution.primary import select_primary
 
-    primary = select_primary(spec, results)
+    primary = select_primary(spec, results, plan)
     if primary is not None:
         a = next(a for a in spec.analyses if a.id == primary.analysis)
         if kinds.get(a.indicator) == "count" and getattr(results.get(a.id), "prevented", None) is not None:
@@ -420,19 +420,20 @@ def _choose_analysis(spec: EvaluationSpec, results: Mapping[str, Any]) -> str | 
     return order[0].id if order else None
 
 
-def assess_economics(spec: EvaluationSpec, results: Mapping[str, Any]) -> EconomicsResult | None:
+def assess_economics(spec: EvaluationSpec, results: Mapping[str, Any], plan: Any = None) -> EconomicsResult | None:
     """Economics of the evaluation; ``None`` when the file has no ``economics`` block.
 
     The valued analysis is ``economics.analysis``, else the primary analysis
     (:mod:`~preveval.contribution.primary`) when it counts events prevented, else the first
     count analysis with a unit value (preferring one whose result carries ``prevented``). Its result's ``prevented``
     attribute (``total``, ``ci_low``, ``ci_high``, ``years``...) gives the events prevented;
-    when absent, costs and break-even are still reported with a note.
+    when absent, costs and break-even are still reported with a note. ``plan``: the plan.json
+    of ``contribution.plan`` (the primary analysis is chosen with its simulated power).
     """
     eco = spec.economics
     if eco is None:
         return None
-    aid = _choose_analysis(spec, results)
+    aid = _choose_analysis(spec, results, plan)
     ind_id = unit = None
     if aid is not None:
         a = next((a for a in spec.analyses if a.id == aid), None)

@@ -14,7 +14,10 @@ Default probabilities (the user's ``observed``, ``p_if_true``, ``p_if_false`` wi
   method's standard error. For a normal Wald interval it is
   :math:`\\Phi(|\\delta|/SE - z_{0.975})`. It is the design's power at a declared effect, not
   "observed power" at the estimated effect, which is a function of the p-value and adds
-  nothing (Hoenig & Heisey 2001, *The American Statistician* 55(1): 19-24).
+  nothing (Hoenig & Heisey 2001, *The American Statistician* 55(1): 19-24). With
+  ``contribution.plan`` it is instead the **simulated** power of the declared analysis from
+  ``preveval plan`` (:mod:`preveval.plan.link`; ``p_if_true_source`` ``simulation``): the
+  same design and inference under the data's own noise, without the normal approximation.
 * ``p_if_false`` = :math:`\\alpha/2 = 0.025`, the size of a two-sided 5% test in one stated
   direction. This assumes the design is unbiased when the claim is false; where a rival
   explanation could produce the same pattern, raise it.
@@ -31,7 +34,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from scipy import special
 
@@ -45,6 +48,9 @@ from preveval.contribution.verdict import (
 )
 from preveval.results.base import AnalysisResult
 from preveval.spec.models import EvidenceItem
+
+if TYPE_CHECKING:
+    from preveval.plan.link import PlannedPower
 
 __all__ = [
     "ALPHA",
@@ -102,7 +108,7 @@ class DerivedEvidence:
     plausible_effect: float | None
     power: float | None
     observed_source: Literal["analysis", "user", "unknown"]
-    p_if_true_source: Literal["power", "user", "fallback"]
+    p_if_true_source: Literal["power", "simulation", "user", "fallback"]
     p_if_false_source: Literal["test_size", "user"]
     reason: str
     warnings: tuple[str, ...] = ()
@@ -122,6 +128,7 @@ def evidence_from_analysis(
     *,
     analysis_plausible: float | None = None,
     alpha: float = ALPHA,
+    planned: PlannedPower | None = None,
 ) -> DerivedEvidence:
     """Derive the verdict, ``p_if_true`` and ``p_if_false`` of an item from its analysis.
 
@@ -138,6 +145,9 @@ def evidence_from_analysis(
         The analysis' own ``plausible_effect``, used when the item gives none.
     alpha
         Two-sided test level (0.05: matches the 95% confidence interval).
+    planned
+        The plan's simulated power at the plausible effect (:mod:`preveval.plan.link`):
+        ``p_if_true`` when the user gives none.
     """
     eff = result.effect
     warnings: list[str] = []
@@ -151,7 +161,8 @@ def evidence_from_analysis(
             f"evidence '{item.id}': plausible_effect {plausible:g} points away from the desired "
             f"direction ({desired}); its size is used"
         )
-    verdict = analysis_verdict(result, desired, plausible) if plausible is not None else None
+    verdict = (analysis_verdict(result, desired, plausible, None if planned is None else planned.power)
+               if plausible is not None else None)
     power = verdict.power if verdict is not None else None
     if verdict is None and plausible is None:
         obs0 = effect_observed(result, desired)
@@ -161,6 +172,8 @@ def evidence_from_analysis(
 
     if item.p_if_true is not None:
         p_true, pt_src = float(item.p_if_true), "user"
+    elif planned is not None and power is not None:
+        p_true, pt_src = power, "simulation"
     elif power is not None:
         p_true, pt_src = power, "power"
     else:
@@ -191,7 +204,7 @@ def evidence_from_analysis(
         observed, obs_src = outcome == "supported", "analysis"
         if plausible is not None:
             likelihoods = verdict_likelihoods(result, desired, plausible, outcome, p_true, p_false)
-    if pt_src == "power" and p_true <= p_false and outcome is not None:
+    if pt_src in ("power", "simulation") and p_true <= p_false and outcome is not None:
         warnings.append(
             f"evidence '{item.id}': the analysis has only {p_true:.0%} power to detect the plausible effect, "
             f"no more than the {p_false:.0%} chance of a false finding (p_if_false), so it cannot tell the "
@@ -211,6 +224,9 @@ def evidence_from_analysis(
         reason += f"The analysis {words[outcome]}. "
     if pt_src == "power" and plausible is not None:
         reason += (f"P(an effect is found | claim true) = {p_true:.2f}, the power of this test to detect a "
+                   f"plausible effect of {plausible:.3g} ({plausible_note}). ")
+    elif pt_src == "simulation" and plausible is not None and planned is not None:
+        reason += (f"P(an effect is found | claim true) = {p_true:.2f}, {planned.describe()}, to detect a "
                    f"plausible effect of {plausible:.3g} ({plausible_note}). ")
     if pf_src == "test_size":
         reason += f"P(an effect is found | claim false) = {p_false:.3f}, the size of the test in one direction."

@@ -18,7 +18,7 @@ from preveval.contribution.rating import sms_level
 from preveval.contribution.verdict import analysis_verdict, default_plausible_effect
 from preveval.spec.models import EvaluationSpec
 
-__all__ = ["PrimaryAnalysis", "plausible_effect_of", "select_primary"]
+__all__ = ["PrimaryAnalysis", "plausible_effect_of", "planned_power", "select_primary"]
 
 
 @dataclass(frozen=True)
@@ -45,8 +45,19 @@ def plausible_effect_of(spec: EvaluationSpec, analysis_id: str, scale: str) -> f
     return default_plausible_effect(scale, spec.indicator(a.indicator).desired)
 
 
-def select_primary(spec: EvaluationSpec, results: Mapping[str, Any]) -> PrimaryAnalysis | None:
-    """The primary analysis among those with a result (None when none has one)."""
+def planned_power(plan: Any, analysis: Any, plausible: float | None, scale: str | None) -> float | None:
+    """The plan's simulated power of ``analysis`` at ``plausible`` (None without a usable plan)."""
+    if plan is None or plausible is None:
+        return None
+    p, _ = plan.power_for(analysis, analysis.indicator, float(plausible), scale)
+    return None if p is None else p.power
+
+
+def select_primary(spec: EvaluationSpec, results: Mapping[str, Any], plan: Any = None) -> PrimaryAnalysis | None:
+    """The primary analysis among those with a result (None when none has one).
+
+    ``plan``: the plan.json of ``contribution.plan``; its simulated power is the power used.
+    """
     candidates = [a for a in spec.analyses if results.get(a.id) is not None]
     if not candidates:
         return None
@@ -54,7 +65,8 @@ def select_primary(spec: EvaluationSpec, results: Mapping[str, Any]) -> PrimaryA
     for a in candidates:
         r = results[a.id]
         plausible = plausible_effect_of(spec, a.id, r.scale)
-        v = analysis_verdict(r, spec.indicator(a.indicator).desired, plausible) if plausible is not None else None
+        v = (analysis_verdict(r, spec.indicator(a.indicator).desired, plausible,
+                              planned_power(plan, a, plausible, r.scale)) if plausible is not None else None)
         info[a.id] = (sms_level(r, a).level, v, plausible)
     declared = [a for a in candidates if a.primary]
     if declared:

@@ -150,8 +150,13 @@ def _fmt(x: float) -> str:
     return f"{x:.3g}"
 
 
-def analysis_verdict(result: AnalysisResult, desired: Direction, plausible: float) -> AnalysisVerdict | None:
-    """The verdict of ``result`` against the plausible effect (None without an interval)."""
+def analysis_verdict(result: AnalysisResult, desired: Direction, plausible: float,
+                     power: float | None = None) -> AnalysisVerdict | None:
+    """The verdict of ``result`` against the plausible effect (None without an interval).
+
+    ``power``: the power to report (the plan's simulated power, :mod:`preveval.plan.link`);
+    by default that of the interval's normal model.
+    """
     eff = result.effect
     m = interval_model(eff, desired)
     d = -1.0 if desired == "decrease" else 1.0
@@ -165,7 +170,8 @@ def analysis_verdict(result: AnalysisResult, desired: Direction, plausible: floa
     if m is None:
         return None
     lo, hi = m.estimate - m.w_no_effect, m.estimate + m.w_plausible
-    power = outcome_probabilities(m, delta, delta)["supported"]
+    if power is None:
+        power = outcome_probabilities(m, delta, delta)["supported"]
     verdict: Verdict
     if lo > 0:
         verdict = "supported"

@@ -318,8 +318,11 @@ def randomization_test(
             return (1 + share * n) / (n + 1)
 
         statistic = "the score of the treatment at the null"
+        from preveval.inference.mode import intervals_wanted
+
         p0 = p_of(0.0)
-        lo, hi = _invert(p_of, estimate, grid, alpha, POISSON_LIMIT)
+        lo, hi = (_invert(p_of, estimate, grid, alpha, POISSON_LIMIT) if intervals_wanted()
+                  else (float("nan"), float("nan")))
     n_assign = int(d.assign.shape[0])
     at_limit = family != "gaussian" and max(abs(lo), abs(hi)) >= POISSON_LIMIT * (1 - 1e-12)
     return RandomizationResult(p0, lo, hi, statistic, n_assign, d.enumerated, 1.0 / n_assign,

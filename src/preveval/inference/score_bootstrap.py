@@ -168,7 +168,9 @@ def ppml_score_bootstrap(
                 break
         return inside
 
-    if not accepted(estimate):
+    from preveval.inference.mode import intervals_wanted
+
+    if not intervals_wanted() or not accepted(estimate):
         lo = hi = float("nan")
     else:
         lo, hi = bound(-1.0), bound(1.0)

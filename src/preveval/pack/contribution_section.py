@@ -149,6 +149,14 @@ def _method_details(result: ContributionResult) -> list[str]:
     t = result.tracing
     th = t.thresholds
     scale = "; ".join(f"{lab} from {lo:g}" for lo, lab in CONFIDENCE_SCALE)
+    plan = []
+    if result.plan is not None:
+        used = [e.id for e in result.evidence if e.p_if_true_source == "simulation"]
+        plan = [f"p_if_true of {', '.join(repr(i) for i in used) if used else 'no item'} is instead the simulated "
+                f"power of the declared analysis from the plan {result.plan['file']} ({result.plan['n_simulations']} "
+                f"simulations, seed {result.plan['seed']}, sha256 {result.plan['sha256'][:12]}): the share of "
+                "simulations, under the data's own noise and with the analysis' own inference, that detect the "
+                "plausible effect."]
     return [
         "Contribution tracing (Befani & Stedman-Bryce 2017, Evaluation 23(1)): each item's "
         "sensitivity P(E | claim) and type I error P(E | not claim) update confidence by Bayes' rule, "
@@ -168,6 +176,7 @@ def _method_details(result: ContributionResult) -> list[str]:
         "to support the plausible effect and p_if_false its size in one direction (0.025); the likelihoods "
         "of the verdict reached come from a normal model of the test with the interval's own width, so an "
         "inconclusive verdict leaves the posterior nearly where it was.",
+        *plan,
         f"Confidence words (adapted from the IPCC likelihood scale, Mastrandrea et al. 2010): {scale}.",
     ]
 

@@ -19,21 +19,29 @@ if TYPE_CHECKING:
     from preveval.results.evaluation import EvaluationResult
 
 
-def verdict_of(result: Any, spec: Any, analysis: Any) -> Any:
-    """The verdict of an analysis against its plausible effect (None when it has none)."""
-    from preveval.contribution.primary import plausible_effect_of
+def verdict_of(result: Any, spec: Any, analysis: Any, plan: Any = None) -> Any:
+    """The verdict of an analysis against its plausible effect (None when it has none).
+
+    ``plan``: the plan.json of ``contribution.plan``, whose simulated power is reported.
+    """
+    from preveval.contribution.primary import planned_power, plausible_effect_of
     from preveval.contribution.verdict import analysis_verdict
 
     plausible = plausible_effect_of(spec, analysis.id, result.scale)
     if plausible is None:
         return None
-    return analysis_verdict(result, spec.indicator(analysis.indicator).desired, plausible)
+    return analysis_verdict(result, spec.indicator(analysis.indicator).desired, plausible,
+                            planned_power(plan, analysis, plausible, result.scale))
 
 
-def analysis_section(result: Any, spec: Any, analysis: Any) -> Section:
+def _plan_of(result: Any) -> Any:
+    return getattr(getattr(result, "evaluation", None), "plan", None)
+
+
+def analysis_section(result: Any, spec: Any, analysis: Any, plan: Any = None) -> Section:
     """The section of one analysis, from the builder of its method."""
     indicator = spec.indicator(analysis.indicator)
-    verdict = verdict_of(result, spec, analysis)
+    verdict = verdict_of(result, spec, analysis, plan)
     if analysis.method == "its":
         from preveval.pack.its_section import its_section
 
@@ -53,7 +61,7 @@ def analysis_section(result: Any, spec: Any, analysis: Any) -> Section:
 def build_sections(result: EvaluationResult) -> list[Section]:
     """Every section of the report, in reading order."""
     spec = result.spec
-    analyses = [analysis_section(result.analyses[a.id], spec, a) for a in spec.analyses]
+    analyses = [analysis_section(result.analyses[a.id], spec, a, _plan_of(result)) for a in spec.analyses]
     extra: list[Section] = []
     if result.contribution is not None or result.economics is not None:
         from preveval.pack.contribution_section import contribution_sections
@@ -151,7 +159,7 @@ def agreement_sections(result: EvaluationResult) -> list[Section]:
             design = (a.method if a.method == "its" else a.design_name() if a.method == "synthetic_control"
                       else f"did ({a.design})")
             good = (e.estimate < 0) == (ind.desired == "decrease")
-            verdict = verdict_of(r, spec, a)
+            verdict = verdict_of(r, spec, a, _plan_of(result))
             pre, pre_p, pre_scale, pre_what = _pretrend(r, a)
             rows.append({
                 "analysis": a.id, "name": a.title(ind.label), "design": design, "term": e.term, "scale": r.scale,

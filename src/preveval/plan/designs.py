@@ -10,7 +10,9 @@ prevented-events simulation. Bootstrap and randomization inference keep their me
 weights and seed, with at most ``inner_reps`` replications (default 399): a p-value from
 399 draws decides "below 5%" with little loss of power (Davidson & MacKinnon 2000,
 *Econometric Reviews* 19(1):55-68), and the noise of a single decision averages out over the
-simulations.
+simulations. The fits run inside :func:`preveval.inference.mode.p_value_only`: the score
+bootstrap and the Poisson randomization test give the same p-value without inverting the
+test for an interval the plan would not read (most of a Poisson TWFE fit's time).
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ import numpy as np
 import pandas as pd
 
 from preveval.data.periods import parse_period, periods_per_year
+from preveval.plan.link import ITS_INFERENCE
 from preveval.results.base import Estimate
 from preveval.spec.models import DidAnalysis, Indicator, ItsAnalysis, SynthAnalysis
 
@@ -77,9 +80,11 @@ def _cap(a: Any, inner_reps: int) -> Any:
 
 # top-level functions (the simulators are sent to worker processes)
 def _fit_did(a: DidAnalysis, outcome: str, unit: str | None, frame: pd.DataFrame) -> Estimate:
+    from preveval.inference.mode import p_value_only
     from preveval.methods.did import fit_did
 
-    return fit_did(a, frame, outcome=outcome, unit=unit, time="t").effect
+    with p_value_only():  # the plan reads the p-value: no test is inverted for an interval
+        return fit_did(a, frame, outcome=outcome, unit=unit, time="t").effect
 
 
 def _dose_did(a: DidAnalysis, frame: pd.DataFrame) -> np.ndarray:
@@ -125,7 +130,7 @@ def simulator_for(ev: Any, a: ItsAnalysis | DidAnalysis | SynthAnalysis, *,
         scale = "log" if a.family != "gaussian" or a.transform == "log" else "difference"
         y = its.series[indicator.column].to_numpy(dtype=float)
         guess = 0.1 if scale == "log" else float(np.nanstd(y)) / 4 or 1.0
-        inference = {"ols": "model-based", "hac": "Newey-West (HAC)", "ar": "AR errors"}[a.errors]
+        inference = ITS_INFERENCE[a.errors]
         return Planned(its, scale, direction, start, last, last - start + 1, ppy, guess, inference)
     if unit is None:
         return NotPlanned("repeated cross-sections (no data.unit) are not simulated: the plan resamples "

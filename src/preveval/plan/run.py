@@ -103,6 +103,11 @@ class AnalysisPlan:
     simulation: str | None = None
     power_curve: dict[str, list[float | None]] = field(default_factory=dict)
     length_curve: dict[str, list[Any]] = field(default_factory=dict)
+    #: each simulation's detection threshold (the smallest effect size it detects), sorted;
+    #: simulations that never detect or could not be fitted are left out, so the power at any
+    #: size ``m`` is the count of thresholds <= m over ``n_simulations`` (used by
+    #: ``contribution.plan``, :mod:`preveval.plan.link`)
+    detection_thresholds: list[float] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -253,5 +258,6 @@ def plan_evaluation(ev: Any, settings: PlanSettings | None = None, *,
                           "mde": [None if c.mde is None else p.direction * c.mde for c in curve_points],
                           "mde_ratio": [c.mde_ratio for c in curve_points],
                           "power": [c.power for c in curve_points]},
+            detection_thresholds=sorted(float(x) for x in by[(key, 0)] if math.isfinite(x)),
         )
     return PlanResult(spec, settings, out, evaluation_sha256=ev.spec_sha256, data_sha256=ev.dataset.sha256)

@@ -228,6 +228,11 @@ class Contribution(Model):
     rival_explanations: tuple[RivalExplanation, ...] = ()
     evidence: tuple[EvidenceItem, ...] = ()
     further_evidence: tuple[str, ...] = ()
+    plan: str | None = Field(
+        None, min_length=1,
+        description=("A plan.json written by 'preveval plan' (or its folder), relative to this file: evidence "
+                     "derived from a planned analysis takes p_if_true from the plan's simulated power of the "
+                     "declared analysis instead of the normal approximation of the reported interval"))
 
 
 # -------------------------------------------------------------------------- economics
