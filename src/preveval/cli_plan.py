@@ -8,6 +8,7 @@ only when one of these commands runs.
 from __future__ import annotations
 
 from collections.abc import Callable
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -23,6 +24,14 @@ _out = Console(highlight=False, soft_wrap=True)
 _err = Console(stderr=True, highlight=False, soft_wrap=True)
 DebugOpt = Annotated[bool, typer.Option("--debug", help="Show a Python traceback on failure.")]
 FileArg = Annotated[Path, typer.Argument(help="The evaluation YAML file.")]
+
+
+class Shocks(StrEnum):
+    """``--shocks``: how the simulated panels' areas share shocks."""
+
+    auto = "auto"
+    independent = "independent"
+    shared = "shared"
 
 
 def _t(text: object) -> Text:
@@ -58,6 +67,9 @@ def register(app: typer.Typer, guard: Guard) -> None:
              inner_reps: Annotated[int, typer.Option("--inner-reps", min=99, max=99_999,
                                                      help="Most bootstrap or randomization draws per simulated "
                                                      "analysis.")] = 399,
+             shocks: Annotated[Shocks, typer.Option("--shocks", help="Panels: do the simulated areas share shocks? "
+                                                    "auto: when the pre-period shows the treated areas' shocks "
+                                                    "moving together beyond chance.")] = Shocks.auto,
              debug: DebugOpt = False) -> None:
         """Power and minimum detectable effect of every analysis, by simulation; writes DIR/plan.json, plan.html, plan.md."""
         from rich.progress import (
@@ -97,7 +109,7 @@ def register(app: typer.Typer, guard: Guard) -> None:
             _err.print(Text("note: ").append(_t(f"the data end in {last}, before (or just after) the start: the post "
                                                 "period is simulated from the periods before it alone")))
         settings = PlanSettings(n_simulations=simulations, seed=seed, workers=workers, inner_reps=inner_reps,
-                                extra_years=years)
+                                extra_years=years, shocks=shocks.value)
         with Progress(TextColumn("simulating"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
                       TimeElapsedColumn(), TimeRemainingColumn(), console=_err, transient=True,
                       disable=not _err.is_terminal) as bar:

@@ -45,6 +45,41 @@ def _counts_series(seed: int = 4) -> object:
     return pv.from_dict(spec, pd.DataFrame({"month": [str(p) for p in periods], "y": y}))
 
 
+def _gaussian_series(*, comparison: bool, seed: int = 6) -> object:
+    """A monthly continuous series with AR(2) errors (and a comparison area sharing its shocks)."""
+    import pandas as pd
+
+    import preveval as pv
+
+    rng = np.random.default_rng(seed)
+    n = 72
+    periods = pd.period_range("2015-01", periods=n, freq="M")
+
+    def ar2() -> np.ndarray:
+        z = np.zeros(n + 50)
+        for k in range(2, n + 50):
+            z[k] = 0.5 * z[k - 1] - 0.2 * z[k - 2] + rng.standard_normal()
+        return z[50:]
+
+    common = ar2()
+    rows = []
+    for area, own in (("treated", 0.6), ("comparison", 0.0)) if comparison else (("treated", 0.0),):
+        y = 30 + 0.05 * np.arange(n) + 2.0 * np.sin(2 * np.pi * np.arange(n) / 12) + common + own * ar2()
+        rows += [{"area": area, "month": str(p), "y": float(v)} for p, v in zip(periods, y, strict=True)]
+    a = {"id": "its", "method": "its", "indicator": "y", "intervention": str(periods[48]), "impact": "level",
+         "family": "gaussian", "sensitivity": False, "seasonality": {"type": "fourier", "period": 12, "harmonics": 1}}
+    if comparison:
+        a.update(units=["treated"], comparison={"units": ["comparison"]}, errors="hac")
+    else:
+        a.update(errors="ar", ar_order=2)
+    spec = {"schema_version": 1, "initiative": {"id": "x", "name": "X"},
+            "indicators": [{"id": "y", "label": "Response time", "column": "y", "kind": "continuous"}],
+            "data": {"time": "month", "frequency": "month", **({"unit": "area"} if comparison else {})},
+            "analyses": [a]}
+    frame = pd.DataFrame(rows)
+    return pv.from_dict(spec, frame if comparison else frame.drop(columns="area"))
+
+
 def _rejections(p: Planned, effect_size: float, sims: range, seed: int) -> list[bool]:
     out = []
     for s in sims:
@@ -60,12 +95,21 @@ def _cases() -> dict[str, object]:
         "its-quasipoisson": _counts_series(),
         "did-twfe-cluster": panel_eval(panel_frame(8, 12, 48, 36, sigma_v=0.5), {
             "id": "d", "method": "did", "indicator": "y", "design": "twfe", "treatment": "active"}),
+        "cits-hac": _gaussian_series(comparison=True),
+        "its-ar2": _gaussian_series(comparison=False),
+        "did-poisson-score-bootstrap": panel_eval(panel_frame(6, 8, 36, 24, count=True), {
+            "id": "d", "method": "did", "indicator": "y", "design": "twfe", "treatment": "active",
+            "family": "poisson", "inference": "wild_bootstrap", "reps": 199}, kind="count"),
         "did-staggered": panel_eval(panel_frame(8, 10, 48, [24] * 4 + [36] * 4, sigma_v=0.5), {
             "id": "d", "method": "did", "indicator": "y", "design": "staggered", "first_treated": "first_treated"}),
     }
 
 
-@pytest.mark.parametrize("case", ["its-quasipoisson", "did-twfe-cluster", "did-staggered"])
+CASES = ["its-quasipoisson", "cits-hac", "its-ar2", "did-twfe-cluster", "did-poisson-score-bootstrap",
+         "did-staggered"]
+
+
+@pytest.mark.parametrize("case", CASES)
 def test_thresholds_agree_with_direct_rejections_on_the_same_seeds(case: str) -> None:
     ev = _cases()[case]
     p = simulator_for(ev, ev.spec.analyses[0])  # type: ignore[attr-defined]
@@ -79,7 +123,7 @@ def test_thresholds_agree_with_direct_rejections_on_the_same_seeds(case: str) ->
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("case", ["its-quasipoisson", "did-twfe-cluster", "did-staggered"])
+@pytest.mark.parametrize("case", CASES)
 def test_fresh_data_at_the_reported_mde_are_rejected_80_percent_of_the_time(case: str) -> None:
     ev = _cases()[case]
     p = simulator_for(ev, ev.spec.analyses[0])  # type: ignore[attr-defined]

@@ -48,6 +48,8 @@ class Planned:
     guess: float  # a scale for the first step when the fit gives no standard error
     inference: str
     floor: float | None = None  # the smallest p-value the inference can give, when above 0
+    shocks: str | None = None  # panels: "shared" or "independent" (see panel_sim)
+    shock_ratio: float | None = None  # panels: the pre-period's variance ratio behind the choice
 
 
 @dataclass(frozen=True)
@@ -100,11 +102,15 @@ def _dose_did(a: DidAnalysis, frame: pd.DataFrame) -> np.ndarray:
 
 
 def simulator_for(ev: Any, a: ItsAnalysis | DidAnalysis | SynthAnalysis, *,
-                  inner_reps: int = DEFAULT_INNER_REPS, observed_last: int | None = None) -> Planned | NotPlanned:
+                  inner_reps: int = DEFAULT_INNER_REPS, observed_last: int | None = None,
+                  shocks: str = "auto") -> Planned | NotPlanned:
     """The simulator of one analysis of a loaded :class:`~preveval.pipeline.Evaluation`.
 
     ``observed_last``: the last period with data when placeholder rows follow it
     (:mod:`preveval.plan.before_data`); the simulators learn only from periods up to it.
+    ``shocks`` (panels): ``independent`` (each unit its own blocks), ``shared`` (all units the
+    same blocks) or ``auto`` (shared when the pre-period shows the treated units' shocks
+    moving together beyond chance, :meth:`~preveval.plan.panel_sim.PanelSimulator.comovement`).
     """
     spec = ev.spec
     frame = ev.frame
@@ -176,9 +182,12 @@ def simulator_for(ev: Any, a: ItsAnalysis | DidAnalysis | SynthAnalysis, *,
                              observed_last=observed_last)
     except ValueError as exc:
         return NotPlanned(str(exc))
+    treated_units = set(frame.loc[dose != 0, unit].astype(str))
+    ratio, beyond_chance = sim.comovement(treated_units)
+    sim.common_blocks = shocks == "shared" or (shocks == "auto" and beyond_chance)
     y = frame[indicator.column].to_numpy(dtype=float)
     guess = 0.1 if log_effect else float(np.nanstd(y)) / 4 or 1.0
     if offset and not log_effect:
         guess = float(np.nanstd(y / frame[offset].to_numpy(dtype=float) * rate_per)) / 4 or 1.0
     return Planned(sim, "log" if log_effect else "difference", direction, start, last, last - start + 1, ppy,
-                   guess, a.inference)
+                   guess, a.inference, shocks="shared" if sim.common_blocks else "independent", shock_ratio=ratio)

@@ -14,9 +14,20 @@ post-period periods) from whole **blocks** of a unit's residual path: blocks of 
 (``periods per year`` periods, aligned to the season) when the pre-period holds two years or
 more, else single periods. Every unit draws its own blocks (clusters stay independent,
 serial correlation within a block is kept, as in the cluster block bootstrap); with
-``common_blocks`` all units draw the same blocks instead, keeping their co-movement (not
-used for synthetic controls, which are planned from their placebo distribution,
-:mod:`preveval.plan.synth_sim`):
+``common_blocks`` all units draw the same blocks instead (a block bootstrap over time), keeping
+their co-movement: shocks that the treated areas share and the comparison areas do not, which
+the period effects do not absorb and which make the DiD estimate noisier than independent
+areas would (synthetic controls are planned from their placebo distribution instead,
+:mod:`preveval.plan.synth_sim`).
+
+Which of the two is used (``shocks: auto``) is read off the pre-period: with :math:`\bar e_{Tb}`
+and :math:`\bar e_{Cb}` the treated and comparison units' mean residual in block :math:`b`,
+the variance of :math:`D_b = \bar e_{Tb} - \bar e_{Cb}` over the :math:`J` blocks is compared
+with what independent units imply, :math:`V_0 = \overline{s^2_T}/n_T + \overline{s^2_C}/n_C`
+(:math:`s^2_i` the variance of unit :math:`i`'s block means). Under independence
+:math:`(J-1)\,\widehat{\mathrm{Var}}(D)/V_0` is about :math:`\chi^2_{J-1}`; shared shocks are
+used when the ratio exceeds its 95% point and :math:`J \ge 5` (fewer blocks give too few
+distinct simulated panels for a bootstrap over time):
 
 .. math::
 
@@ -132,6 +143,30 @@ class PanelSimulator:
         # deviations within a block
         self.resid = (blocks - means + c * means).reshape(len(a), -1)
 
+    def comovement(self, treated_units: set[str]) -> tuple[float | None, bool]:
+        r"""The pre-period's variance ratio of treated-minus-comparison shocks, and whether it is beyond chance.
+
+        ``(ratio, significant)``: ``ratio`` is :math:`\widehat{\mathrm{Var}}(D)/V_0` (module
+        docstring), None when it cannot be computed (fewer than 3 blocks, or no treated or no
+        comparison unit); ``significant`` is True when it exceeds the 95% point of
+        :math:`\chi^2_{J-1}/(J-1)` and there are at least 5 blocks.
+        """
+        from scipy import special
+
+        J = self.n_blocks
+        is_t = np.array([u in treated_units for u in self.units])
+        if J < 3 or is_t.all() or not is_t.any():
+            return None, False
+        means = self.resid.reshape(len(self.units), J, self.block).mean(axis=2)
+        d = means[is_t].mean(axis=0) - means[~is_t].mean(axis=0)
+        s2 = means.var(axis=1, ddof=1)
+        v0 = float(s2[is_t].mean() / is_t.sum() + s2[~is_t].mean() / (~is_t).sum())
+        if not v0 > 0:
+            return None, False
+        ratio = float(d.var(ddof=1) / v0)
+        crit = float(special.chdtri(J - 1, 0.05)) / (J - 1)
+        return ratio, bool(J >= 5 and ratio > crit)
+
     def _rate(self, rows: pd.DataFrame) -> np.ndarray:
         y = rows[self.outcome].to_numpy(dtype=float)
         return y / rows[self.offset].to_numpy(dtype=float) if self.offset else y
@@ -194,7 +229,7 @@ class PanelSimulator:
     def describe(self) -> str:
         """The simulation model in words."""
         unit = "year" if self.block == self.ppy and self.block > 1 else "period"
-        how = ("all units drawing the same blocks (their co-movement kept)" if self.common_blocks
+        how = ("all units drawing the same blocks (the shocks the areas share kept)" if self.common_blocks
                else "each unit drawing its own blocks (clusters independent)")
         return (f"panels rebuilt from the residual paths of the {len(self.units)} units in the {self.n_pre} periods "
                 f"before the first treated period, in blocks of one {unit} ({self.n_blocks} blocks), {how}; "

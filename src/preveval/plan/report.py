@@ -150,6 +150,14 @@ def plot_length_curve(p: AnalysisPlan, spec: Any, ax: Any = None) -> Any:
     else:
         ys = [abs(m) for _, m in pairs]
         ylab = "Minimum detectable effect"
+    if not pairs:
+        ax.text(0.5, 0.5, "No effect of the sizes tried is detected in 80% of simulations,\n"
+                "with the data's own post period or with more years of data", transform=ax.transAxes,
+                ha="center", va="center", fontsize=9)
+        ax.set_xticks([])
+        ax.set_yticks([])
+        ax.set_ylabel(ylab)
+        return fig
     ax.plot(range(len(pairs)), ys, marker="o", color=ROLE["fitted"], lw=2, label="at 80% power")
     ax.set_xticks(range(len(pairs)), [f"data to {last}" for last, _ in pairs])
     ax.set_xlim(-0.5, len(pairs) - 0.5)
@@ -172,6 +180,17 @@ def _analysis_section(p: AnalysisPlan, spec: Any) -> Section:
                 f"With no effect at all, the analysis reported a significant {p.direction} in "
                 f"{p.false_detection:.0%} of the simulations (2.5% expected): its inference is too liberal for "
                 "data like these, so the power shown is overstated.")
+    if p.shocks == "shared" and p.shock_ratio is not None:
+        sec.paragraphs.append(
+            f"In the years before the start, the areas running the initiative moved together: the gap between "
+            f"them and the comparison areas varied {p.shock_ratio:.1f} times as much as independent areas would "
+            "make it vary. The simulations keep these shared shocks (every area draws the same past year), which "
+            "makes the estimate noisier than counting areas suggests.")
+    elif p.shocks == "independent" and p.shock_ratio is not None:
+        sec.details.append(
+            f"Shared shocks: the gap between the treated and comparison areas varied {p.shock_ratio:.2f} times as "
+            "much as independent areas imply, within chance (or too few pre-period years to tell), so each area "
+            "draws its own past years.")
     if p.plausible_source and p.plausible_effect is not None:
         sec.bullets.append(f"Plausible effect: {effect_phrase(p, p.plausible_effect, spec)} ({p.plausible_source}).")
     sec.figures.append(FigureItem(f"plan-power-{p.id}", f"Power of {p.title} against the size of the effect, "

@@ -40,6 +40,9 @@ class PlanSettings:
     #: least 100): the same seeds as the main run, so the fall in the MDE is measured on
     #: common random numbers and needs fewer of them
     length_simulations: int | None = None
+    #: panels: "auto" (shared when the pre-period shows the treated areas' shocks moving
+    #: together beyond chance), "independent" or "shared" (:mod:`preveval.plan.panel_sim`)
+    shocks: str = "auto"
 
     def n_length(self) -> int:
         """Simulations per extra post-period length."""
@@ -101,6 +104,10 @@ class AnalysisPlan:
     #: before any post-period data: the last period with data (the rest is simulated)
     observed_last_period: str | None = None
     simulation: str | None = None
+    #: panels: whether the simulated areas share shocks ("shared") or not ("independent"),
+    #: and the pre-period's variance ratio of treated-minus-comparison shocks behind it
+    shocks: str | None = None
+    shock_ratio: float | None = None
     power_curve: dict[str, list[float | None]] = field(default_factory=dict)
     length_curve: dict[str, list[Any]] = field(default_factory=dict)
     #: each simulation's detection threshold (the smallest effect size it detects), sorted;
@@ -131,7 +138,7 @@ class PlanResult:
             "initiative": {"id": s.initiative.id, "name": s.initiative.name},
             "n_simulations": self.settings.n_simulations, "seed": self.settings.seed, "alpha": 0.05,
             "target_power": 0.8, "inner_reps": self.settings.inner_reps,
-            "length_simulations": self.settings.n_length(),
+            "length_simulations": self.settings.n_length(), "shocks": self.settings.shocks,
             "analyses": {k: v for k, v in self.analyses.items()},
         }
         if self.advice is not None:
@@ -180,7 +187,8 @@ def plan_evaluation(ev: Any, settings: PlanSettings | None = None, *,
     spec = ev.spec
     freq = spec.data.frequency
     built: dict[str, Planned | NotPlanned] = {
-        a.id: simulator_for(ev, a, inner_reps=settings.inner_reps, observed_last=observed_last)
+        a.id: simulator_for(ev, a, inner_reps=settings.inner_reps, observed_last=observed_last,
+                            shocks=settings.shocks)
         for a in spec.analyses}
     sims: dict[int, tuple[Any, float, float]] = {}
     tasks: list[Task] = []
@@ -247,6 +255,7 @@ def plan_evaluation(ev: Any, settings: PlanSettings | None = None, *,
             first_period=_period(int(ev.frame["t"].min()), freq), start_period=_period(p.start, freq),
             last_period=_period(p.last, freq), n_pre=int(p.start - int(ev.frame["t"].min())), n_post=p.n_post,
             periods_per_year=p.ppy, p_value_floor=p.floor, simulation=p.simulator.describe(),
+            shocks=p.shocks, shock_ratio=p.shock_ratio,
             observed_last_period=None if observed_last is None else _period(observed_last, freq),
             power_curve={"effect": [p.direction * e for e in main.curve_effect],
                          "ratio": [_ratio(p.scale, p.direction, e) for e in main.curve_effect],
