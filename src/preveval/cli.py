@@ -130,13 +130,15 @@ def run(file: Annotated[Path, typer.Argument(help="The evaluation YAML file.")],
     from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
     from .pack.neutralise import terminal_text
-    from .pack.target import Claim, claim_target
+    from .pack.target import Claim, claim_target, refuse_plan
     from .pipeline import load
 
     with ExitStack() as stack:
         def claim() -> tuple[Claim | None, PackError | None]:
             try:
-                return stack.enter_context(claim_target(out_dir)), None
+                claimed = stack.enter_context(claim_target(out_dir))
+                refuse_plan(claimed.target)
+                return claimed, None
             except PackError as exc:
                 if debug:
                     raise

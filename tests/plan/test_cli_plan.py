@@ -104,3 +104,15 @@ def test_advise_prints_a_block_that_validates_when_pasted(tmp_path: Path) -> Non
     f.write_text(yaml.safe_dump(spec, sort_keys=False))
     v = runner.invoke(app, ["validate", str(f)])
     assert v.exit_code == 0, v.stderr
+
+
+def test_run_refuses_a_plan_folder_and_leaves_the_plan_as_it_was(tmp_path: Path) -> None:
+    f = small(tmp_path)
+    r = runner.invoke(app, ["plan", str(f), "--simulations", "20", "--extra-years", "1", "--workers", "1",
+                            "--out", str(tmp_path / "plan")])
+    assert r.exit_code == 0, r.output
+    before = {p.name: p.read_bytes() for p in (tmp_path / "plan").rglob("*") if p.is_file()}
+    r = runner.invoke(app, ["run", str(f), "--out", str(tmp_path / "plan")])
+    assert r.exit_code == 2
+    assert "holds a plan written by preveval plan, not a pack" in r.output and "Traceback" not in r.output
+    assert {p.name: p.read_bytes() for p in (tmp_path / "plan").rglob("*") if p.is_file()} == before

@@ -194,6 +194,18 @@ def check_target(out: Path | str | Target) -> Target:
                     "(choose another --out)")
 
 
+def refuse_plan(t: Target) -> None:
+    """Refuse a folder holding a plan (``preveval plan``): a pack would replace it, and an
+    evaluation's ``contribution.plan`` may read it."""
+    from preveval.pack.manifest import read_manifest
+
+    if t.out.is_dir():
+        listed = read_manifest(t.out)
+        if listed is not None and "plan.json" in listed:
+            raise PackError(f"{t.show()}: holds a plan written by preveval plan, not a pack; writing the pack there "
+                            "would replace the plan: choose another --out for the pack")
+
+
 def _listing(items: list[str], most: int = 8) -> str:
     shown = ", ".join(items[:most])
     return shown + (f" and {len(items) - most} more" if len(items) > most else "")

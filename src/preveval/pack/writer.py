@@ -41,7 +41,7 @@ from preveval.pack.manifest import MANIFEST, manifest_bytes, survey
 from preveval.pack.neutralise import escape_controls, neutralise_frame
 from preveval.pack.render import render_html, render_markdown
 from preveval.pack.section import Section, TableItem
-from preveval.pack.target import Target, check_target, claim_target, os_problem
+from preveval.pack.target import Target, check_target, claim_target, os_problem, refuse_plan
 from preveval.provenance import version
 
 if TYPE_CHECKING:
@@ -154,6 +154,7 @@ def write_pack(result: EvaluationResult, out: Path, *, progress: Callable[[str],
     """
     with claim_target(out) as claim:
         t = claim.target
+        refuse_plan(t)
         with staging_folder(t) as tmp:
             files = _write_into(result, tmp, t, progress, publish)
             _put(tmp, MANIFEST, manifest_bytes(files), t)
