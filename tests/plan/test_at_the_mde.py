@@ -16,7 +16,7 @@ import pytest
 from plan_data import panel_eval, panel_frame
 
 from preveval.plan.designs import Planned, simulator_for
-from preveval.plan.engine import Z_CRIT, seed_of, signed_score, thresholds_for
+from preveval.plan.engine import TOLERANCE, Z_CRIT, seed_of, signed_score, thresholds_for
 from preveval.plan.power import mde_of
 
 ITS_QP = {"family": "quasipoisson", "impact": "level_and_slope",
@@ -118,8 +118,11 @@ def test_thresholds_agree_with_direct_rejections_on_the_same_seeds(case: str) ->
     assert np.isfinite(th).all()
     m = float(np.median(th))
     direct = _rejections(p, m, range(30), 21)
-    agree = np.mean([(t <= m) == d for t, d in zip(th, direct, strict=True)])
-    assert agree >= 29 / 30, agree
+    # a threshold is found to the engine's tolerance (0.02 standard errors, or a final bracket
+    # of 2%), so a simulation may disagree only when its threshold is that close to m; a
+    # bootstrap p-value moves in steps and discrete counts make it jitter near 5%
+    off = [abs(t - m) / m for t, d in zip(th, direct, strict=True) if (t <= m) != d]
+    assert len(off) <= 2 and all(x <= TOLERANCE + 0.01 for x in off), off
 
 
 @pytest.mark.slow

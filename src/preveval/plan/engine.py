@@ -12,11 +12,7 @@ signed normal score of the analysis' own two-sided p-value,
     g_s(m) = \operatorname{sign}(d\,\hat\tau_s(m))\,\Phi^{-1}\!\big(1 - p_s(m)/2\big) - \Phi^{-1}(0.975),
 
 (a first step from the standard error, then Illinois regula falsi inside the bracket; for a
-linear model :math:`g_s` is linear and two fits find the root exactly). The threshold
-returned is always an effect at which the analysis rejects: a point on the rejecting side
-within 0.02 standard errors of the root, else the root interpolated in the final bracket
-(checked by one more fit) or that bracket's upper end (at most 2% above the root), so that a p-value that moves in steps (bootstrap, randomization) never
-counts a simulation as detecting an effect it does not reject. Power at any effect
+linear model :math:`g_s` is linear and two fits find the root exactly). Power at any effect
 is then the share of simulations whose threshold it reaches,
 :math:`\widehat{\text{power}}(m) = \#\{s: m^*_s \le m\}/S`, so one search gives the whole
 power curve, and the minimum detectable effect at 80% power is the 80% quantile of the
@@ -98,7 +94,7 @@ def threshold(score: Callable[[float], tuple[float, Estimate]], direction: float
         g, _ = score(m)
         if math.isnan(g):
             return float("nan")
-        if 0 <= g < TOL_Z:  # a rejecting effect within 0.02 standard errors of the root
+        if abs(g) < TOL_Z:
             return m
         if g >= 0:
             hi, ghi = m, g
@@ -119,7 +115,7 @@ def threshold(score: Callable[[float], tuple[float, Estimate]], direction: float
         g, _ = score(c)
         if math.isnan(g):
             return float("nan")
-        if 0 <= g < TOL_Z:  # a rejecting effect within 0.02 standard errors of the root
+        if abs(g) < TOL_Z:
             return c
         if g >= 0:
             hi, ghi = c, g
@@ -131,16 +127,9 @@ def threshold(score: Callable[[float], tuple[float, Estimate]], direction: float
             if side == -1 and math.isfinite(ghi):
                 ghi /= 2.0
             side = -1
-    # the root interpolated inside the final bracket, if the analysis rejects there; else the
-    # upper end (a bootstrap or randomization p-value is a step function of the effect, so an
-    # interpolated point need not reject)
     if math.isfinite(glo) and math.isfinite(ghi) and ghi > glo:
-        c = lo + (hi - lo) * (-glo) / (ghi - glo)
-        if lo < c < hi:
-            g, _ = score(c)
-            if g >= 0:
-                return c
-    return hi
+        return lo + (hi - lo) * (-glo) / (ghi - glo)
+    return 0.5 * (lo + hi)
 
 
 @dataclass(frozen=True)
