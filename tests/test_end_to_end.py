@@ -136,3 +136,35 @@ def test_flagship_results_json_is_byte_identical_across_runs(tmp_path: Path) -> 
     assert {"its-ksi", "did-ksi", "es-ksi", "cs-ksi"} <= set(doc["analyses"])
     assert doc["analyses"]["es-ksi"]["bootstrap"]["reps"] == 9999
     assert 0 <= doc["contribution"]["posterior"] <= 1
+
+
+def _two_analysis_spec() -> dict:
+    """A staggered analysis (heavy: fitted in the helper process) and a TWFE one (fitted here)."""
+    did = {"method": "did", "indicator": "y"}
+    return {"schema_version": 1, "initiative": {"id": "t", "name": "Test"},
+            "indicators": [{"id": "y", "label": "Outcome", "column": "y", "kind": "continuous"}],
+            "data": {"time": "year", "frequency": "year", "unit": "unit"},
+            "analyses": [{"id": "cs", "design": "staggered", "first_treated": "first", "reps": 199, "seed": 3, **did},
+                         {"id": "twfe", "design": "twfe", "treatment": "d", "robustness": False, **did}]}
+
+
+def test_helper_process_gives_byte_identical_results_to_one_process() -> None:
+    """``run(workers=2)`` fits the staggered analysis in a spawned helper: same results.json, same order."""
+    import numpy as np
+
+    from methods.conftest import simulate_panel
+    from preveval.pipeline import _start_helper
+
+    df = simulate_panel(40, 10, seed=11, staggered=True, effect=1.0, dynamic=0.4)
+    df = df.assign(year=(2000 + df["period"]).astype(str),
+                   first=[None if np.isnan(f) else str(int(2000 + f)) for f in df["ft"]])
+    ev = pv.from_dict(_two_analysis_spec(), df)
+    helper, offload = _start_helper(ev, 2)
+    assert helper is not None and offload == {"cs"}  # the parallel route is really taken
+    helper[0].shutdown(cancel_futures=True)
+    seen: list[str] = []
+    parallel = ev.run(progress=seen.append, workers=2)
+    sequential = ev.run(workers=1)
+    assert parallel.to_json() == sequential.to_json()
+    assert list(parallel.analyses) == ["cs", "twfe"] and sorted(seen) == ["cs", "twfe"]
+    assert _start_helper(ev, 1) == (None, frozenset())  # one worker: no process

@@ -8,6 +8,7 @@ traceback is shown only with ``--debug``.
 from __future__ import annotations
 
 import json
+import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -160,7 +161,7 @@ def run(file: Annotated[Path, typer.Argument(help="The evaluation YAML file.")],
                 bar.update(task, description=f"fitting {escape(terminal_text(name))}")
                 bar.advance(task) if bar.tasks[task].completed < n else None
 
-            result = _guard(debug, lambda: ev.run(progress=step))
+            result = _guard(debug, lambda: ev.run(progress=step, workers=min(2, os.cpu_count() or 1)))
             bar.update(task, description="writing the pack", completed=n)
             def writing(part: str) -> None:
                 bar.update(task, description=f"writing the pack: {escape(terminal_text(part))}")

@@ -52,11 +52,33 @@ class Evaluation:
         """The checked data (a copy) with ``period`` and ``t`` columns added."""
         return self.frame.copy()
 
-    def run(self, progress: Progress | None = None) -> EvaluationResult:
-        """Fit every analysis, then contribution and economics; return the result."""
+    def run(self, progress: Progress | None = None, *, workers: int = 1) -> EvaluationResult:
+        """Fit every analysis, then contribution and economics; return the result.
+
+        ``workers``: with 2 or more, the heavy analyses (:func:`heavy_analysis`) are fitted in
+        one helper process (spawned) while this process fits the others, when
+        there is something else to overlap them with. The result is the same either way: each
+        analysis is fitted by the same code on the same data, and the results are put in the
+        evaluation's order. ``preveval run`` uses 2; the default (1) never starts a process.
+        """
+        helper, offload = _start_helper(self, workers)
+        if helper is None:
+            return self._fit_all(progress, frozenset(), None)
+        try:
+            return self._fit_all(progress, offload, helper)
+        except Exception:  # noqa: BLE001 - run again without the helper, which raises the first error in order
+            helper[0].shutdown(wait=False, cancel_futures=True)
+            for proc in list(getattr(helper[0], "_processes", {}).values()):
+                proc.terminate()
+            return self._fit_all(progress, frozenset(), None)
+        finally:
+            helper[0].shutdown(wait=True, cancel_futures=True)
+
+    def _fit_all(self, progress: Progress | None, offload: frozenset[str],
+                 helper: tuple[Any, Any] | None) -> EvaluationResult:
         # Import the families this evaluation uses before the filter below: their libraries
         # (statsmodels) set warning filters of their own at import.
-        for family in dict.fromkeys(FAMILIES[a.method] for a in self.spec.analyses):
+        for family in dict.fromkeys(FAMILIES[a.method] for a in self.spec.analyses if a.id not in offload):
             importlib.import_module(f"preveval.methods.{family}")
         results: dict[str, AnalysisResult] = {}
         with warnings.catch_warnings():
@@ -64,9 +86,14 @@ class Evaluation:
             # user: the methods turn the ones that matter into plain-English warnings.
             warnings.simplefilter("ignore")
             for a in self.spec.analyses:
+                if a.id in offload:
+                    continue
                 if progress:
                     progress(a.id)
                 results[a.id] = fit_analysis(self, a)
+            if helper is not None:
+                results.update(_helper_results(self, helper, offload, progress))
+            results = {a.id: results[a.id] for a in self.spec.analyses}
             return assemble(self, results)
 
     def inputs(self) -> InputSummary:
@@ -131,6 +158,70 @@ def fit_analysis(ev: Evaluation, a: ItsAnalysis | DidAnalysis | SynthAnalysis) -
     if extra:
         result = replace(result, warnings=tuple(dict.fromkeys((*extra, *result.warnings))))
     return result
+
+
+def heavy_analysis(a: ItsAnalysis | DidAnalysis | SynthAnalysis) -> bool:
+    """Whether an analysis takes long enough (seconds) to be worth a helper process: a staggered
+    difference-in-differences with its extras (comparisons, honest sensitivity) or a synthetic
+    control with its placebo fits."""
+    if isinstance(a, SynthAnalysis):
+        return True
+    return isinstance(a, DidAnalysis) and a.design == "staggered" and a.family == "gaussian"
+
+
+def _start_helper(ev: Evaluation, workers: int) -> tuple[tuple[Any, Any] | None, frozenset[str]]:
+    """Start the helper process on the heavy analyses (see :meth:`Evaluation.run`), or nothing:
+    ``(pool, future), ids`` or ``None, frozenset()``. Only when this process keeps analyses of
+    its own to fit meanwhile (otherwise the helper's start-up would only add to the time)."""
+    analyses = ev.spec.analyses
+    heavy = [a.id for a in analyses if heavy_analysis(a)]
+    if workers < 2 or not heavy or len(analyses) < 2:
+        return None, frozenset()
+    if len(heavy) == len(analyses):
+        heavy = heavy[1::2]  # every one heavy: alternate them between the two processes
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    # The helper keeps this process's BLAS threads: one thread changes the digits of some
+    # results (OpenBLAS splits sums differently), and results must not depend on the route.
+    try:
+        pool = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"))
+        future = pool.submit(_fit_many, ev, tuple(heavy))
+    except (OSError, RuntimeError):  # no processes to be had here: fit everything in this one
+        return None, frozenset()
+    return (pool, future), frozenset(heavy)
+
+
+def _fit_many(ev: Evaluation, ids: tuple[str, ...]) -> dict[str, AnalysisResult]:
+    """The helper process's work: the analyses ``ids``, fitted as :meth:`Evaluation.run` fits them."""
+    by_id = {a.id: a for a in ev.spec.analyses}
+    for family in dict.fromkeys(FAMILIES[by_id[i].method] for i in ids):
+        importlib.import_module(f"preveval.methods.{family}")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return {i: fit_analysis(ev, by_id[i]) for i in ids}
+
+
+def _helper_results(ev: Evaluation, helper: tuple[Any, Any], ids: frozenset[str],
+                    progress: Progress | None) -> dict[str, AnalysisResult]:
+    """The helper's results; if it failed in any way (an analysis that cannot be estimated, a
+    lost process), those analyses are fitted here instead, so that errors are raised exactly as
+    in a run without the helper."""
+    try:
+        out: dict[str, AnalysisResult] = helper[1].result()
+    except Exception:  # noqa: BLE001 - fitted again below, which raises the real error
+        out = {}
+        for a in ev.spec.analyses:
+            if a.id in ids:
+                if progress:
+                    progress(a.id)
+                out[a.id] = fit_analysis(ev, a)
+        return out
+    if progress:
+        for a in ev.spec.analyses:
+            if a.id in ids:
+                progress(a.id)
+    return out
 
 
 def assemble(ev: Evaluation, results: dict[str, AnalysisResult]) -> EvaluationResult:
