@@ -91,7 +91,8 @@ def _flci_pieces(S: np.ndarray, n_pre: int, lv: np.ndarray):
 
 
 def honest_flci(betahat: ArrayLike, sigma: np.ndarray, n_pre: int, M: float,
-                l_vec: ArrayLike | None = None, alpha: float = 0.05) -> tuple[float, float]:
+                l_vec: ArrayLike | None = None, alpha: float = 0.05,
+                memo: dict[float, tuple[float, np.ndarray]] | None = None) -> tuple[float, float]:
     r"""Optimal FLCI for :math:`\theta = l'\tau_{post}` under :math:`\Delta^{SD}(M)` (R ``findOptimalFLCI``).
 
     Over pre-period weights :math:`w` (with :math:`\sum_k w_k = \sum_s s\,l_s`, so that the
@@ -99,8 +100,14 @@ def honest_flci(betahat: ArrayLike, sigma: np.ndarray, n_pre: int, M: float,
     :math:`h` is :math:`\bar b(h) = M\,\min\{c + \sum_k |\sum_{j\le k} w_j| : \sigma(w) \le h\}`
     and the interval's half-length :math:`\chi_\alpha(\bar b(h)/h)\,h` is minimised over
     :math:`h \in [h_{min}, h_0]`.
+
+    ``memo``: the weights' optimisation at each :math:`h` does not depend on :math:`M` (only the
+    bias is scaled by it), so calls for several :math:`M` on the same ``betahat``, ``sigma``,
+    ``n_pre`` and ``l_vec`` may share one dict (keyed by :math:`h`) and solve each :math:`h` once;
+    the results are the same as without it.
     """
     b, S, n_post, lv = _normalise(betahat, sigma, n_pre, l_vec)
+    solved: dict[float, tuple[float, np.ndarray]] = {} if memo is None else memo
     D, Q, q, c0, target, const = _flci_pieces(S, n_pre, lv)
 
     def var(w: np.ndarray) -> float:
@@ -116,6 +123,13 @@ def honest_flci(betahat: ArrayLike, sigma: np.ndarray, n_pre: int, M: float,
     L = np.tril(np.ones((n_pre, n_pre)))
 
     def worst_bias(h: float) -> tuple[float, np.ndarray]:
+        key = float(h)
+        if key not in solved:
+            solved[key] = weights(key)
+        total, w = solved[key]
+        return M * total, w
+
+    def weights(h: float) -> tuple[float, np.ndarray]:
         # variables x = (u, w): minimise sum(u) s.t. |L w| <= u, sum(w) = target, var(w) <= h^2
         cons = [
             {"type": "ineq", "fun": lambda x: x[:n_pre] - L @ x[n_pre:], "jac": lambda x: np.c_[np.eye(n_pre), -L]},
@@ -131,7 +145,7 @@ def honest_flci(betahat: ArrayLike, sigma: np.ndarray, n_pre: int, M: float,
         res = optimize.minimize(lambda x: np.sum(x[:n_pre]), x0, jac=lambda x: np.r_[np.ones(n_pre), np.zeros(n_pre)],
                                 constraints=cons, method="SLSQP", options={"ftol": 1e-14, "maxiter": 500})
         w = res.x[n_pre:]
-        return M * (const + float(np.sum(np.abs(L @ w)))), w
+        return const + float(np.sum(np.abs(L @ w))), w
 
     def half_length(h: float) -> float:
         bias, _ = worst_bias(h)
@@ -265,12 +279,13 @@ def honest_sensitivity(betahat: ArrayLike, sigma: np.ndarray, n_pre: int, grid: 
     se = float(np.sqrt(lv @ S[n_pre:, n_pre:] @ lv))
     z = float(special.ndtri(1 - alpha / 2))
     rows = []
+    memo: dict[float, tuple[float, np.ndarray]] = {}  # the FLCI's optimisations, shared over M
     for m in grid:
         if restriction == "relative_magnitude":
             lo, hi = honest_relative_magnitude(b, S, n_pre, float(m), lv, alpha, **kw)
             method = "C-LF"
         elif restriction == "smoothness":
-            lo, hi = honest_flci(b, S, n_pre, float(m), lv, alpha)
+            lo, hi = honest_flci(b, S, n_pre, float(m), lv, alpha, memo)
             method = "FLCI"
         else:
             raise ValueError("restriction must be 'relative_magnitude' or 'smoothness'")
@@ -313,9 +328,10 @@ def honest_breakdown(betahat: ArrayLike, sigma: np.ndarray, n_pre: int, *,
     elif restriction == "smoothness":
         hi = 20 * se if upper is None else upper
         step = 1e-3 * se if tol is None else tol
+        memo: dict[float, tuple[float, np.ndarray]] = {}
 
         def ci(m: float) -> tuple[float, float]:
-            return honest_flci(b, S, n_pre, m, lv, alpha)
+            return honest_flci(b, S, n_pre, m, lv, alpha, memo)
     else:
         raise ValueError("restriction must be 'relative_magnitude' or 'smoothness'")
 
