@@ -157,17 +157,21 @@ def literal(fig: Any) -> Any:
     return fig
 
 
-def add_source_note(fig: Any, note: str) -> None:
-    """Write ``note`` (``Source: ...``) in small type under everything else in the figure."""
+def add_source_note(fig: Any, note: str, box: Any = None) -> Any:
+    """Write ``note`` (``Source: ...``) in small type under everything else in the figure.
+
+    ``box``: the figure's tight bounding box in inches when the caller has it (else it is
+    worked out here). Returns the note's text artist (``None`` for an empty note).
+    """
     if not note:
-        return
-    renderer = fig.canvas.get_renderer()
-    box = fig.get_tightbbox(renderer)  # inches
+        return None
+    if box is None:
+        box = fig.get_tightbbox(fig.canvas.get_renderer())  # inches
     height = fig.get_figheight()
     y = (box.y0 - 0.06) / height
     x = max(box.x0, 0.0) / fig.get_figwidth()
-    fig.text(x, y, note, ha="left", va="top", fontsize=SIZE["note"], color=ROLE["note"], parse_math=False,
-             usetex=False)
+    return fig.text(x, y, note, ha="left", va="top", fontsize=SIZE["note"], color=ROLE["note"], parse_math=False,
+                    usetex=False)
 
 
 def source_note(data_file: str, evaluation: str, version: str) -> str:

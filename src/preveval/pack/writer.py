@@ -47,7 +47,7 @@ from preveval.provenance import version
 if TYPE_CHECKING:
     from preveval.results.evaluation import EvaluationResult
 
-__all__ = ["check_target", "figure_png", "figure_svg", "put_file", "table_csv", "write_folder", "write_pack"]
+__all__ = ["check_target", "figure_png", "figure_svg", "noted_box", "put_file", "table_csv", "write_folder", "write_pack"]
 
 PAUSE_ENV = "PREVEVAL_TEST_PAUSE_BETWEEN_RENAMES"
 _FILE_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,199}")
@@ -70,6 +70,32 @@ def tight_box(fig: Any) -> Any:
         with renderer._draw_disabled():  # the layout pass savefig makes, without painting
             fig.draw(renderer)
         return fig.get_tightbbox(renderer).padded(mpl.rcParams["savefig.pad_inches"])
+
+
+def noted_box(fig: Any, note: str) -> Any:
+    """Add the source note under the figure (:func:`~preveval.pack.style.add_source_note`) and
+    return the box :func:`tight_box` would then give, from one layout pass instead of two: the
+    figure is laid out once, the note placed under its tight box and the box widened by the
+    note's own extent (what ``get_tightbbox`` would add for it). ``"tight"`` as
+    :func:`tight_box` where the figure has a layout engine or no Agg renderer."""
+    import matplotlib as mpl
+    from matplotlib.transforms import Bbox
+
+    from preveval.pack.style import add_source_note, context
+
+    get_renderer = getattr(fig.canvas, "get_renderer", None)
+    if get_renderer is None or not _laid_out(fig):
+        add_source_note(fig, note)
+        return "tight"
+    with context():
+        renderer = get_renderer()
+        with renderer._draw_disabled():  # the layout pass savefig makes, without painting
+            fig.draw(renderer)
+        box = fig.get_tightbbox(renderer)
+        text = add_source_note(fig, note, box)
+        if text is not None:
+            box = Bbox.union([box, text.get_window_extent(renderer).transformed(fig.dpi_scale_trans.inverted())])
+        return box.padded(mpl.rcParams["savefig.pad_inches"])
 
 
 def _laid_out(fig: Any) -> bool:
@@ -216,7 +242,7 @@ def _write_into(result: EvaluationResult, d: Path, t: Target,
     import matplotlib
 
     from preveval.pack.report import build_sections  # the section builders draw with matplotlib
-    from preveval.pack.style import add_source_note, source_note
+    from preveval.pack.style import source_note
 
     matplotlib.use("Agg", force=False)
     # figures made through pyplot (a notebook's) are closed once written; the pack's own are
@@ -261,9 +287,7 @@ def _write_into(result: EvaluationResult, d: Path, t: Target,
             _check_name(f.name, "figure")
             if progress:
                 progress(f"figure {f.name}")
-            if hasattr(f.figure, "savefig"):
-                add_source_note(f.figure, escape_controls(note_text))
-            box = tight_box(f.figure) if hasattr(f.figure, "savefig") else "tight"
+            box = noted_box(f.figure, escape_controls(note_text)) if hasattr(f.figure, "savefig") else "tight"
             with _fixed_layout(f.figure, box):
                 pngs[f.name] = figure_png(f.figure, box)
                 svgs[f.name] = figure_svg(f.figure, box)
