@@ -168,3 +168,17 @@ def test_helper_process_gives_byte_identical_results_to_one_process() -> None:
     assert parallel.to_json() == sequential.to_json()
     assert list(parallel.analyses) == ["cs", "twfe"] and sorted(seen) == ["cs", "twfe"]
     assert _start_helper(ev, 1) == (None, frozenset())  # one worker: no process
+
+
+def test_likely_heavy_peeks_at_the_analyses(tmp_path: Path) -> None:
+    from preveval.helper import free_workers, likely_heavy
+
+    flagship = ROOT / "evaluations" / "road-safety-day" / "evaluation.yaml"
+    assert likely_heavy(flagship)
+    one = tmp_path / "one.yaml"
+    one.write_text(SPEC, encoding="utf-8")
+    assert not likely_heavy(one)  # a single analysis: nothing to overlap the helper with
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("analyses: [unclosed", encoding="utf-8")
+    assert not likely_heavy(bad) and not likely_heavy(tmp_path / "missing.yaml")
+    assert free_workers() in (1, 2)

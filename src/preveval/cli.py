@@ -8,7 +8,6 @@ traceback is shown only with ``--debug``.
 from __future__ import annotations
 
 import json
-import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -130,11 +129,18 @@ def run(file: Annotated[Path, typer.Argument(help="The evaluation YAML file.")],
     from rich.markup import escape
     from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
+    from .helper import free_workers, likely_heavy, start_helper, stop_helper
+
+    workers = free_workers()
+    # the helper process starts first, so that its imports overlap this process's
+    pool = start_helper() if workers >= 2 and likely_heavy(file) else None
+
     from .pack.neutralise import terminal_text
     from .pack.target import Claim, claim_target, refuse_plan
     from .pipeline import load
 
     with ExitStack() as stack:
+        stack.push(lambda kind, *_: stop_helper(pool, wait=kind is None))  # an error: do not wait for it
         def claim() -> tuple[Claim | None, PackError | None]:
             try:
                 claimed = stack.enter_context(claim_target(out_dir))
@@ -161,7 +167,7 @@ def run(file: Annotated[Path, typer.Argument(help="The evaluation YAML file.")],
                 bar.update(task, description=f"fitting {escape(terminal_text(name))}")
                 bar.advance(task) if bar.tasks[task].completed < n else None
 
-            result = _guard(debug, lambda: ev.run(progress=step, workers=min(2, os.cpu_count() or 1)))
+            result = _guard(debug, lambda: ev.run(progress=step, workers=workers, pool=pool))
             bar.update(task, description="writing the pack", completed=n)
             def writing(part: str) -> None:
                 bar.update(task, description=f"writing the pack: {escape(terminal_text(part))}")

@@ -52,7 +52,7 @@ class Evaluation:
         """The checked data (a copy) with ``period`` and ``t`` columns added."""
         return self.frame.copy()
 
-    def run(self, progress: Progress | None = None, *, workers: int = 1) -> EvaluationResult:
+    def run(self, progress: Progress | None = None, *, workers: int = 1, pool: Any = None) -> EvaluationResult:
         """Fit every analysis, then contribution and economics; return the result.
 
         ``workers``: with 2 or more, the heavy analyses (:func:`heavy_analysis`) are fitted in
@@ -60,19 +60,24 @@ class Evaluation:
         there is something else to overlap them with. The result is the same either way: each
         analysis is fitted by the same code on the same data, and the results are put in the
         evaluation's order. ``preveval run`` uses 2; the default (1) never starts a process.
+        ``pool``: a helper already started (:func:`preveval.helper.start_helper`), so that its start-up overlaps
+        the loading of the evaluation; it is used (when ``workers`` >= 2) but not shut down.
         """
-        helper, offload = _start_helper(self, workers)
+        helper, offload = _start_helper(self, workers, pool)
+        if helper is not None and pool is not None:
+            helper = (None, helper[1])  # the caller's pool: the caller shuts it down
         if helper is None:
             return self._fit_all(progress, frozenset(), None)
         try:
             return self._fit_all(progress, offload, helper)
         except Exception:  # noqa: BLE001 - run again without the helper, which raises the first error in order
-            helper[0].shutdown(wait=False, cancel_futures=True)
-            for proc in list(getattr(helper[0], "_processes", {}).values()):
-                proc.terminate()
+            from .helper import stop_helper
+
+            stop_helper(helper[0] or pool, wait=False)
             return self._fit_all(progress, frozenset(), None)
         finally:
-            helper[0].shutdown(wait=True, cancel_futures=True)
+            if helper[0] is not None:
+                helper[0].shutdown(wait=True, cancel_futures=True)
 
     def _fit_all(self, progress: Progress | None, offload: frozenset[str],
                  helper: tuple[Any, Any] | None) -> EvaluationResult:
@@ -169,25 +174,26 @@ def heavy_analysis(a: ItsAnalysis | DidAnalysis | SynthAnalysis) -> bool:
     return isinstance(a, DidAnalysis) and a.design == "staggered" and a.family == "gaussian"
 
 
-def _start_helper(ev: Evaluation, workers: int) -> tuple[tuple[Any, Any] | None, frozenset[str]]:
-    """Start the helper process on the heavy analyses (see :meth:`Evaluation.run`), or nothing:
-    ``(pool, future), ids`` or ``None, frozenset()``. Only when this process keeps analyses of
-    its own to fit meanwhile (otherwise the helper's start-up would only add to the time)."""
+def _start_helper(ev: Evaluation, workers: int,
+                  pool: Any = None) -> tuple[tuple[Any, Any] | None, frozenset[str]]:
+    """Give the heavy analyses to the helper (see :meth:`Evaluation.run`), started here unless
+    ``pool`` is one: ``(pool, future), ids`` or ``None, frozenset()``. Only when this process
+    keeps analyses of its own to fit meanwhile (otherwise the helper would only add its start-up)."""
     analyses = ev.spec.analyses
     heavy = [a.id for a in analyses if heavy_analysis(a)]
     if workers < 2 or not heavy or len(analyses) < 2:
         return None, frozenset()
     if len(heavy) == len(analyses):
         heavy = heavy[1::2]  # every one heavy: alternate them between the two processes
-    import multiprocessing
-    from concurrent.futures import ProcessPoolExecutor
+    if pool is None:
+        from .helper import start_helper
 
-    # The helper keeps this process's BLAS threads: one thread changes the digits of some
-    # results (OpenBLAS splits sums differently), and results must not depend on the route.
+        pool = start_helper()
+        if pool is None:
+            return None, frozenset()
     try:
-        pool = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"))
         future = pool.submit(_fit_many, ev, tuple(heavy))
-    except (OSError, RuntimeError):  # no processes to be had here: fit everything in this one
+    except RuntimeError:  # a broken pool
         return None, frozenset()
     return (pool, future), frozenset(heavy)
 
