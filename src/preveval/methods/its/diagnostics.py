@@ -19,9 +19,6 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 from scipy import stats
-from statsmodels.stats.diagnostic import acorr_ljungbox
-from statsmodels.stats.stattools import durbin_watson
-from statsmodels.tsa.stattools import acf
 
 from preveval.methods.its.corefit import CoreFit
 from preveval.methods.its.design import ItsDesign
@@ -33,6 +30,44 @@ __all__ = ["diagnose", "ljung_box", "ljung_box_lags", "residual_acf"]
 MIN_SIDE = 8
 
 
+# statsmodels' acf, acorr_ljungbox and durbin_watson, written out with the same numpy
+# operations in the same order (the same numbers to the last bit), so that a fit does not
+# import statsmodels.tsa (and scipy.signal with it: about 0.12 s of a cold run).
+
+
+def acf(x: np.ndarray, nlags: int) -> np.ndarray:
+    """Autocorrelations at lags 0 to ``nlags``: statsmodels ``acf(x, nlags, fft=False)``
+    (demeaned, divided by n at every lag, no missing values)."""
+    x = np.asarray(x, dtype=np.double)
+    n = len(x)
+    xo = x - x.mean()
+    d = n * np.ones(2 * n - 1)
+    avf = np.correlate(xo, xo, "full")[n - 1:] / d[n - 1:]
+    return avf[: nlags + 1] / avf[0]
+
+
+def acorr_ljungbox(x: np.ndarray, lags: int) -> tuple[float, float]:
+    """Ljung-Box statistic and p-value up to ``lags``: statsmodels ``acorr_ljungbox(x, lags=[lags])``."""
+    x = np.asarray(x, dtype=np.double)
+    nobs = x.shape[0]
+    lag = np.asarray([lags], dtype="int")
+    maxlag = lag.max()
+    sacf = acf(x, nlags=maxlag)
+    sacf2 = sacf[1: maxlag + 1] ** 2 / (nobs - np.arange(1, maxlag + 1))
+    q = nobs * (nobs + 2) * np.cumsum(sacf2)[lag - 1]
+    p = np.full_like(q, np.nan)
+    loc = lag > 0
+    p[loc] = stats.chi2.sf(q[loc], lag[loc])
+    return float(q[0]), float(p[0])
+
+
+def durbin_watson(resids: np.ndarray) -> float:
+    """The Durbin-Watson statistic: statsmodels ``durbin_watson``."""
+    resids = np.asarray(resids)
+    diff_resids = np.diff(resids, 1, axis=0)
+    return np.sum(diff_resids**2, axis=0) / np.sum(resids**2, axis=0)
+
+
 def ljung_box_lags(n: int, ppy: float, seasonal: bool) -> int:
     """Ljung–Box lag: 10, or two seasonal cycles for seasonal data; at most n/5, at least 1."""
     h = int(round(2 * ppy)) if seasonal and 1.5 < ppy <= 52.2 else 10
@@ -41,8 +76,7 @@ def ljung_box_lags(n: int, ppy: float, seasonal: bool) -> int:
 
 def ljung_box(resid: np.ndarray, lags: int, what: str) -> Diagnostic:
     """Ljung–Box test of ``what`` up to ``lags`` as a Diagnostic (fail when p < 0.05)."""
-    lb = acorr_ljungbox(resid, lags=[lags], return_df=True)
-    q, p = float(lb["lb_stat"].iloc[0]), float(lb["lb_pvalue"].iloc[0])
+    q, p = acorr_ljungbox(resid, lags)
     return Diagnostic(
         "ljung_box",
         "pass" if p >= 0.05 else "fail",
@@ -56,7 +90,7 @@ def residual_acf(resid: np.ndarray, nlags: int) -> pd.DataFrame:
     """Residual autocorrelations with the ±1.96/√n band of white noise."""
     n = len(resid)
     nlags = max(1, min(nlags, n - 2))
-    r = acf(resid, nlags=nlags, fft=False)
+    r = acf(resid, nlags=nlags)
     bound = 1.96 / np.sqrt(n)
     return pd.DataFrame({"lag": np.arange(1, nlags + 1), "acf": r[1:], "lower": -bound, "upper": bound})
 

@@ -30,7 +30,6 @@ import warnings
 
 import numpy as np
 import pandas as pd
-from statsmodels.tsa.statespace.structural import UnobservedComponents
 
 from preveval.data.periods import periods_per_year
 from preveval.errors import EstimationError
@@ -88,6 +87,8 @@ def fit_its_structural(
     """
     series = series.sort_values("t").reset_index(drop=True)
     y, exog, logexp, d, notes = structural_inputs(spec, series, outcome=outcome, interventions=interventions)
+    from statsmodels.tsa.statespace.structural import UnobservedComponents  # structural fits only
+
     mod = UnobservedComponents(y, level=UC_LEVEL[spec.structural_trend], exog=exog if exog.shape[1] else None)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
