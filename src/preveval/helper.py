@@ -54,9 +54,13 @@ def free_workers() -> int:
     """Processes worth running at once here: 2 when the machine has two cores or more and one of
     them is idle (the 1-minute load average leaves a core free), else 1. The helper costs a
     process start-up (about a second of CPU, mostly imports) and pays only on an idle core; on
-    a busy machine it competes with the main process and makes the run slower."""
+    a busy machine it competes with the main process and makes the run slower. The
+    environment variable ``PREVEVAL_WORKERS`` (1 or 2) overrides the guess."""
     import os
 
+    forced = os.environ.get("PREVEVAL_WORKERS", "").strip()
+    if forced in ("1", "2"):
+        return int(forced)
     cores = os.cpu_count() or 1
     try:
         busy = os.getloadavg()[0]
