@@ -133,7 +133,7 @@ def test_a_failed_run_releases_the_lock(evaluation_dir: Path, monkeypatch: pytes
     """Whatever fails after the lock was taken (here the fit), the lock goes with the run."""
     monkeypatch.chdir(evaluation_dir)
 
-    def broken(self: object, progress: object = None) -> None:
+    def broken(self: object, progress: object = None, **kw: object) -> None:
         raise RuntimeError("boom")
 
     monkeypatch.setattr("preveval.pipeline.Evaluation.run", broken)

@@ -33,7 +33,7 @@ def here(evaluation_dir: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 @pytest.fixture
 def no_fit(monkeypatch: pytest.MonkeyPatch) -> None:
-    def fit(self: object, progress: object = None) -> None:
+    def fit(self: object, progress: object = None, **kw: object) -> None:
         pytest.fail("the analyses were fitted although the output folder cannot be used")
 
     monkeypatch.setattr("preveval.pipeline.Evaluation.run", fit)

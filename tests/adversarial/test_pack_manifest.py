@@ -126,9 +126,9 @@ def test_files_dropped_into_the_pack_during_the_fit_stop_the_replacement(
 
     real_run = Evaluation.run
 
-    def run_while_the_user_saves_notes(self: Evaluation, progress: object = None) -> object:
+    def run_while_the_user_saves_notes(self: Evaluation, progress: object = None, **kw: object) -> object:
         (pack / "notes.txt").write_text("written during the fit")
-        return real_run(self, progress=progress)  # type: ignore[arg-type]
+        return real_run(self, progress=progress, **kw)  # type: ignore[arg-type]
 
     before = snapshot(pack)
     monkeypatch.setattr(Evaluation, "run", run_while_the_user_saves_notes)
