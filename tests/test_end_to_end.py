@@ -182,3 +182,37 @@ def test_likely_heavy_peeks_at_the_analyses(tmp_path: Path) -> None:
     bad.write_text("analyses: [unclosed", encoding="utf-8")
     assert not likely_heavy(bad) and not likely_heavy(tmp_path / "missing.yaml")
     assert free_workers() in (1, 2)
+
+
+def test_free_workers_is_opt_in(monkeypatch: pytest.MonkeyPatch) -> None:
+    import os
+
+    from preveval.helper import free_workers
+
+    monkeypatch.delenv("PREVEVAL_WORKERS", raising=False)
+    assert free_workers() == 1
+    monkeypatch.setenv("PREVEVAL_WORKERS", "2")
+    assert free_workers() == (2 if (os.cpu_count() or 1) >= 2 else 1)
+
+
+def test_cli_with_the_helper_writes_the_same_results_json(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """``PREVEVAL_WORKERS=2 preveval run``: the helper started before loading, the same results.json."""
+    import numpy as np
+
+    from methods.conftest import simulate_panel
+
+    df = simulate_panel(40, 10, seed=11, staggered=True, effect=1.0, dynamic=0.4)
+    df = df.assign(year=(2000 + df["period"]).astype(str),
+                   first=[None if np.isnan(f) else str(int(2000 + f)) for f in df["ft"]])
+    df[["unit", "year", "first", "d", "y"]].to_csv(tmp_path / "panel.csv", index=False)
+    doc = _two_analysis_spec()
+    doc["data"]["path"] = "panel.csv"
+    doc["initiative"]["partners"] = [{"name": "Police Scotland", "role": "lead"}]
+    (tmp_path / "e.yaml").write_text(yaml.safe_dump(doc), encoding="utf-8")
+    packs = {}
+    for workers in ("2", "1"):
+        monkeypatch.setenv("PREVEVAL_WORKERS", workers)
+        r = runner.invoke(app, ["run", str(tmp_path / "e.yaml"), "--out", str(tmp_path / f"pack{workers}")])
+        assert r.exit_code == 0, r.output
+        packs[workers] = (tmp_path / f"pack{workers}" / "results.json").read_bytes()
+    assert packs["2"] == packs["1"]
