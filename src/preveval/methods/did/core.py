@@ -264,26 +264,31 @@ def declared_inference(spec: DidAnalysis, fit: FeFit, column: str, effect: Estim
                                        res.enumerated, res.min_p_value, res.n_treated_units, res.n_units,
                                        res.at_search_limit)
         extra.update(randomization=summary, inference_comparison=(comparison,))
-        return Estimate(effect.term, effect.estimate, _search_scale(effect), res.ci_low, res.ci_high, res.p_value,
-                        effect.n, "randomization"), extra
+        return Estimate(effect.term, effect.estimate, _search_scale(effect, res.ci_low, res.ci_high), res.ci_low,
+                        res.ci_high, res.p_value, effect.n, "randomization"), extra
     boot = bootstrap_effect(spec, fit, column, effect, p.warnings, p, raw)
     if boot is None:
         return effect, extra
     method = "wild_cluster_score_bootstrap" if fit.family == "poisson" else "wild_cluster_restricted_bootstrap"
     extra.update(bootstrap=boot, inference_comparison=(comparison,))
-    return (Estimate(effect.term, effect.estimate, _search_scale(effect), boot.ci_low, boot.ci_high, boot.p_value,
-                     effect.n, method), extra)
+    return (Estimate(effect.term, effect.estimate, _search_scale(effect, boot.ci_low, boot.ci_high), boot.ci_low,
+                     boot.ci_high, boot.p_value, effect.n, method), extra)
 
 
-def _search_scale(effect: Estimate) -> float | None:
+def _search_scale(effect: Estimate, lo: float, hi: float) -> float | None:
     """No standard error beside a bootstrap or randomization p-value, except for a plan.
 
-    Inside :func:`preveval.inference.mode.p_value_only` there is no interval to scale the
-    plan's search for a detection threshold, so the cluster-robust standard error is kept.
+    Inside :func:`preveval.inference.mode.p_value_only`, where a test skipped its interval,
+    nothing else scales the plan's search for a detection threshold, so the cluster-robust
+    standard error is kept.
     """
+    import math
+
     from preveval.inference.mode import intervals_wanted
 
-    return None if intervals_wanted() else effect.std_error
+    if intervals_wanted() or (math.isfinite(lo) and math.isfinite(hi)):
+        return None
+    return effect.std_error
 
 
 def _randomize(spec: DidAnalysis, fit: FeFit, effect: Estimate, p: Prepared, raw: RawDesign | None,
