@@ -67,8 +67,9 @@ def free_workers() -> int:
 
 def likely_heavy(file: Path) -> bool:
     """A quick look at an evaluation file, before it is loaded: whether it has two analyses or
-    more, one of them a staggered difference-in-differences or a synthetic control (then the
-    helper is worth starting early). Only a hint: :meth:`~preveval.pipeline.Evaluation.run`
+    more, one of them heavy as :func:`preveval.pipeline.heavy_analysis` judges (a synthetic
+    control, or a staggered difference-in-differences of the default gaussian family); then
+    the helper is worth starting early. Only a hint: :meth:`~preveval.pipeline.Evaluation.run`
     decides on the validated spec; anything unreadable here is ``False``."""
     try:
         import yaml
@@ -76,7 +77,8 @@ def likely_heavy(file: Path) -> bool:
         doc = yaml.safe_load(file.read_text(encoding="utf-8"))
         analyses = doc["analyses"]
         return len(analyses) >= 2 and any(
-            a.get("method") == "synthetic_control" or (a.get("method") == "did" and a.get("design") == "staggered")
+            a.get("method") == "synthetic_control"
+            or (a.get("method") == "did" and a.get("design") == "staggered" and a.get("family", "gaussian") == "gaussian")
             for a in analyses)
     except Exception:  # noqa: BLE001 - a hint only; the evaluation's own checks report problems
         return False

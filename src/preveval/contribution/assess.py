@@ -15,7 +15,12 @@ from typing import Any
 
 from preveval.contribution.dependence import count_dependent
 from preveval.contribution.economics import EconomicsResult, assess_economics
-from preveval.contribution.evidence import ALPHA, FALLBACK_P_IF_TRUE, evidence_from_analysis
+from preveval.contribution.evidence import (
+    ALPHA,
+    FALLBACK_P_IF_TRUE,
+    evidence_from_analysis,
+    item_plausible_effect,
+)
 from preveval.contribution.mayne import LinkAssessment, MayneSteps, RivalAssessment, mayne_steps
 from preveval.contribution.rating import EvidenceRating, rate_evidence
 from preveval.contribution.tracing import (
@@ -27,7 +32,6 @@ from preveval.contribution.tracing import (
     format_probability,
     trace_contribution,
 )
-from preveval.contribution.verdict import default_plausible_effect
 from preveval.results.base import to_plain
 from preveval.spec.models import Contribution, EvaluationSpec, EvidenceItem
 
@@ -190,9 +194,7 @@ def _resolve(
     analysis_plausible = getattr(analysis, "plausible_effect", None)
     planned, plan_warnings = None, []
     if plan is not None and analysis is not None and item.p_if_true is None:
-        plausible = item.plausible_effect if item.plausible_effect is not None else analysis_plausible
-        if plausible is None:
-            plausible = default_plausible_effect(result.scale, desired)
+        plausible, _ = item_plausible_effect(item, result, desired, analysis_plausible)
         if plausible is not None:
             planned, why = plan.power_for(analysis, analysis.indicator, float(plausible), result.scale)
             if why is not None:

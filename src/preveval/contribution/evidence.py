@@ -59,6 +59,7 @@ __all__ = [
     "detection_power",
     "effect_observed",
     "evidence_from_analysis",
+    "item_plausible_effect",
 ]
 
 #: p_if_true when the power cannot be computed.
@@ -76,6 +77,20 @@ def detection_power(plausible_effect: float, std_error: float, alpha: float = AL
         raise ValueError("std_error must be positive and finite")
     z = float(special.ndtri(1 - alpha / 2))
     return float(special.ndtr(abs(plausible_effect) / std_error - z))
+
+
+def item_plausible_effect(item: EvidenceItem, result: AnalysisResult, desired: Direction,
+                          analysis_plausible: float | None) -> tuple[float | None, str]:
+    """The plausible effect an item is judged against, and where it came from.
+
+    The item's own ``plausible_effect``, else the analysis', else (log scale) a 10% change
+    (``None`` on another scale).
+    """
+    if item.plausible_effect is not None:
+        return item.plausible_effect, "declared"
+    if analysis_plausible is not None:
+        return analysis_plausible, "declared"
+    return default_plausible_effect(result.scale, desired), "default: a 10% change"
 
 
 def effect_observed(result: AnalysisResult, desired: Direction) -> bool | None:
@@ -151,12 +166,9 @@ def evidence_from_analysis(
     """
     eff = result.effect
     warnings: list[str] = []
-    plausible = item.plausible_effect if item.plausible_effect is not None else analysis_plausible
-    plausible_note = "declared"
-    if plausible is None:
-        plausible = default_plausible_effect(result.scale, desired)
-        plausible_note = "default: a 10% change"
-    elif plausible != 0 and (plausible < 0) != (desired == "decrease"):
+    plausible, plausible_note = item_plausible_effect(item, result, desired, analysis_plausible)
+    if (plausible is not None and plausible_note == "declared" and plausible != 0
+            and (plausible < 0) != (desired == "decrease")):
         warnings.append(
             f"evidence '{item.id}': plausible_effect {plausible:g} points away from the desired "
             f"direction ({desired}); its size is used"

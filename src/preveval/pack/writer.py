@@ -53,31 +53,14 @@ PAUSE_ENV = "PREVEVAL_TEST_PAUSE_BETWEEN_RENAMES"
 _FILE_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,199}")
 
 
-def tight_box(fig: Any) -> Any:
-    """The padded tight bounding box ``savefig(bbox_inches="tight")`` would use, worked out once
-    so that the PNG and the SVG of a figure need one drawing each instead of two (matplotlib
-    lays a figure out again for every "tight" save). ``"tight"`` itself where the figure has a
-    layout engine or no Agg renderer."""
-    import matplotlib as mpl
-
-    from preveval.pack.style import context
-
-    get_renderer = getattr(fig.canvas, "get_renderer", None)
-    if get_renderer is None or not _laid_out(fig):
-        return "tight"
-    with context():
-        renderer = get_renderer()
-        with renderer._draw_disabled():  # the layout pass savefig makes, without painting
-            fig.draw(renderer)
-        return fig.get_tightbbox(renderer).padded(mpl.rcParams["savefig.pad_inches"])
-
-
 def noted_box(fig: Any, note: str) -> Any:
     """Add the source note under the figure (:func:`~preveval.pack.style.add_source_note`) and
-    return the box :func:`tight_box` would then give, from one layout pass instead of two: the
-    figure is laid out once, the note placed under its tight box and the box widened by the
-    note's own extent (what ``get_tightbbox`` would add for it). ``"tight"`` as
-    :func:`tight_box` where the figure has a layout engine or no Agg renderer."""
+    return the padded tight bounding box ``savefig(bbox_inches="tight")`` would then use, worked
+    out once so that the PNG and the SVG need one drawing each (matplotlib lays a figure out
+    again for every "tight" save), from one layout pass: the figure is laid out once, the note
+    placed under its tight box and the box widened by the note's own extent (what
+    ``get_tightbbox`` would add for it). ``"tight"`` itself where the figure has a layout
+    engine or no Agg renderer."""
     import matplotlib as mpl
     from matplotlib.transforms import Bbox
 

@@ -33,13 +33,23 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from preveval.errors import Issue
+import numpy as np
 
-__all__ = ["PlanLink", "PlannedPower", "read_plan"]
+from preveval.errors import Issue
+from preveval.plan.power import power_at
+
+__all__ = ["PlanLink", "PlannedPower", "plan_design", "read_plan"]
 
 PLAN_SCHEMA_VERSIONS = (1,)
 #: plan.json's ``inference`` of an ITS analysis, by its ``errors``
 ITS_INFERENCE = {"ols": "model-based", "hac": "Newey-West (HAC)", "ar": "AR errors"}
+
+
+def plan_design(analysis: Any) -> str:
+    """plan.json's ``design`` of an analysis: the DiD design, the synthetic-control estimator or ``its``."""
+    if analysis.method == "did":
+        return str(analysis.design)
+    return str(analysis.estimator) if analysis.method == "synthetic_control" else "its"
 
 
 @dataclass(frozen=True)
@@ -88,9 +98,7 @@ class PlanLink:
             return None, f"analysis '{analysis.id}' is not in the plan {self.file}"
         if p.get("status") != "planned":
             return None, f"the plan could not simulate analysis '{analysis.id}' ({p.get('reason') or 'not planned'})"
-        design = (analysis.design if analysis.method == "did"
-                  else analysis.estimator if analysis.method == "synthetic_control" else "its")
-        declared = {"method": analysis.method, "design": design, "indicator": indicator}
+        declared = {"method": analysis.method, "design": plan_design(analysis), "indicator": indicator}
         changed = [f"{k} {p.get(k)!r} (now {v!r})" for k, v in declared.items() if p.get(k) != v]
         inference = (analysis.inference if analysis.method == "did"
                      else ITS_INFERENCE.get(analysis.errors) if analysis.method == "its" else p.get("inference"))
@@ -109,14 +117,13 @@ class PlanLink:
         if plausible != 0 and math.copysign(1.0, plausible) != direction:
             return None, (f"the plan {self.file} simulated an effect in the other direction "
                           f"({p.get('direction')}) from the plausible effect {plausible:g}")
-        m = abs(plausible)
-        hits = sum(1 for t in thresholds if t <= m + 1e-12 * max(m, 1.0))
-        return PlannedPower(hits / n, n, int(p.get("seed", self.seed)), p.get("last_period"),
+        never = [math.inf] * (n - len(thresholds))  # simulations left out: they never detect
+        return PlannedPower(power_at(np.array([*thresholds, *never], dtype=float), abs(plausible)), n, int(p.get("seed", self.seed)), p.get("last_period"),
                             p.get("observed_last_period"), self.file), None
 
 
 def _bad(display: str, pos: Any, message: str, hint: str | None) -> Issue:
-    return pos.issue(("contribution", "plan"), f"{message} ({display})" if display else message, hint)
+    return pos.issue(("contribution", "plan"), f"{message} ({display})", hint)
 
 
 def read_plan(path: Path, display: str, pos: Any) -> tuple[PlanLink | None, list[Issue]]:

@@ -19,6 +19,7 @@ import pandas as pd
 
 from preveval.plan.designs import DEFAULT_INNER_REPS, NotPlanned, Planned, simulator_for
 from preveval.plan.engine import Task, run_tasks
+from preveval.plan.link import plan_design
 from preveval.plan.power import Summary, summarise
 from preveval.results.base import to_plain
 
@@ -222,8 +223,7 @@ def plan_evaluation(ev: Any, settings: PlanSettings | None = None, *,
     out: dict[str, AnalysisPlan] = {}
     for key, a in enumerate(spec.analyses):
         ind = spec.indicator(a.indicator)
-        design = a.design if a.method == "did" else (a.estimator if a.method == "synthetic_control" else "its")
-        base = {"id": a.id, "method": a.method, "design": design, "title": a.title(ind.label), "indicator": ind.id,
+        base = {"id": a.id, "method": a.method, "design": plan_design(a), "title": a.title(ind.label), "indicator": ind.id,
                 "seed": settings.seed}
         p = built[a.id]
         if not isinstance(p, Planned):
