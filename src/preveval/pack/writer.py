@@ -57,10 +57,12 @@ def noted_box(fig: Any, note: str) -> Any:
     """Add the source note under the figure (:func:`~preveval.pack.style.add_source_note`) and
     return the padded tight bounding box ``savefig(bbox_inches="tight")`` would then use, worked
     out once so that the PNG and the SVG need one drawing each (matplotlib lays a figure out
-    again for every "tight" save), from one layout pass: the figure is laid out once, the note
-    placed under its tight box and the box widened by the note's own extent (what
-    ``get_tightbbox`` would add for it). ``"tight"`` itself where the figure has a layout
-    engine or no Agg renderer."""
+    again for every "tight" save): the note is placed under the figure's tight box and the box
+    widened by the note's own extent (what ``get_tightbbox`` would add for it). The box is
+    measured without drawing the figure first (``get_tightbbox`` updates ticks and lays out
+    text itself; the pack's figures place nothing at draw time, tested byte for byte against
+    a drawn layout pass in tests/pack/test_figure_box.py). ``"tight"`` itself where the figure
+    has a layout engine or no Agg renderer."""
     import matplotlib as mpl
     from matplotlib.transforms import Bbox
 
@@ -72,8 +74,6 @@ def noted_box(fig: Any, note: str) -> Any:
         return "tight"
     with context():
         renderer = get_renderer()
-        with renderer._draw_disabled():  # the layout pass savefig makes, without painting
-            fig.draw(renderer)
         box = fig.get_tightbbox(renderer)
         text = add_source_note(fig, note, box)
         if text is not None:

@@ -18,10 +18,10 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from preveval.methods.its.corefit import CoreFit
 from preveval.methods.its.design import ItsDesign
+from preveval.methods.its.dist import chi2_sf
 from preveval.results.base import Diagnostic, Status
 from preveval.spec.models import ItsAnalysis
 
@@ -57,7 +57,7 @@ def acorr_ljungbox(x: np.ndarray, lags: int) -> tuple[float, float]:
     q = nobs * (nobs + 2) * np.cumsum(sacf2)[lag - 1]
     p = np.full_like(q, np.nan)
     loc = lag > 0
-    p[loc] = stats.chi2.sf(q[loc], lag[loc])
+    p[loc] = chi2_sf(q[loc], lag[loc])
     return float(q[0]), float(p[0])
 
 
@@ -146,7 +146,7 @@ def diagnose(
     if spec.family == "poisson" and core.pearson_chi2 is not None:
         rdf = core.residual_df if core.residual_df is not None else core.df_resid
         ratio = core.pearson_chi2 / rdf
-        pval = float(stats.chi2.sf(core.pearson_chi2, rdf))
+        pval = float(chi2_sf(core.pearson_chi2, rdf))
         over = ratio > 1.5 and pval < 0.05
         diags.append(
             Diagnostic(

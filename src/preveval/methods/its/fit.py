@@ -33,9 +33,6 @@ from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
-from statsmodels.genmod import families
-from statsmodels.genmod.generalized_linear_model import GLM
-from statsmodels.regression.linear_model import OLS
 
 from preveval.errors import EstimationError
 from preveval.inference.hac import (
@@ -44,18 +41,11 @@ from preveval.inference.hac import (
     newey_west_lag,
 )
 from preveval.methods.its.corefit import CoreFit, HacBandwidth, HacCritical
+from preveval.methods.its.glm import least_squares, log_glm
 from preveval.methods.its.hac import Inference, hac_inference
 from preveval.methods.its.negbin import nb_dispersion
 
 __all__ = ["ar_whiten", "fit_core"]
-
-
-def _glm_family(family: str, alpha: float | None) -> families.Family:
-    if family == "negative_binomial" and alpha:
-        return families.NegativeBinomial(alpha=alpha)
-    if family == "gaussian":
-        return families.Gaussian()
-    return families.Poisson()
 
 
 def _check_rank(X: np.ndarray, terms: tuple[str, ...]) -> None:
@@ -149,46 +139,44 @@ def fit_core(
     notes: tuple[str, ...] = ()
     aic: float | None
     if family == "gaussian":
-        res = OLS(y, X).fit()
-        mu = res.fittedvalues
-        params = res.params
-        cov = res.cov_params()
-        dispersion = float(res.scale)
+        ols = least_squares(y, X)
+        mu = ols.fitted
+        params = ols.params
+        cov = ols.cov
+        dispersion = ols.scale
         resid = y - mu
         pearson = float(resid @ resid)
-        deviance, aic, llf = pearson, float(res.aic), float(res.llf)
+        deviance, aic, llf = pearson, ols.aic, ols.llf
         scores, bread = X * resid[:, None], np.linalg.inv(X.T @ X)
         use_t = True
         se_type = "classical OLS"
     else:
         with _count_model_guard(y):
-            start = GLM(y, X, family=families.Poisson(), offset=offset).fit()
+            start = log_glm(y, X, offset)
             if family == "negative_binomial":
                 nb = nb_dispersion(y, X, offset, start.params)
                 alpha, nb_llf = nb.alpha, nb.llf
                 notes += ((nb.note,) if nb.note else ())
-            fam = _glm_family(family, alpha)
-            res = GLM(y, X, family=fam, offset=offset).fit(
-                start_params=start.params, scale="X2" if family == "quasipoisson" else 1.0, tol=1e-12, maxiter=200
-            )
+            res = log_glm(y, X, offset, alpha=alpha or 0.0, start=start.params,
+                          scale="X2" if family == "quasipoisson" else 1.0)
             if not np.all(np.isfinite(res.params)):
                 raise ValueError("non-finite coefficients")
         params = res.params
-        mu = res.fittedvalues
-        cov = res.cov_params()
+        mu = res.fitted
+        cov = res.cov
         var = mu if alpha is None else mu + alpha * mu**2
         resid = (y - mu) / np.sqrt(var)
         pearson = float(resid @ resid)
-        dispersion = float(res.scale)
-        deviance, llf = float(res.deviance), float(res.llf)
-        aic = float(res.aic) if family == "poisson" else None
+        dispersion = res.scale
+        deviance, llf = res.deviance, res.llf
+        aic = float(-2 * llf + 2 * k) if family == "poisson" else None
         if family == "negative_binomial" and nb_llf is not None:
             llf = nb_llf
             aic = float(-2 * nb_llf + 2 * (k + 1))
         scores = X * ((y - mu) / (1.0 + (alpha or 0.0) * mu))[:, None]
         # bread: inverse observed information (= expected for the canonical Poisson link;
         # for NB2 with a log link the observed Hessian, as statsmodels' GLM HAC)
-        bread = np.linalg.inv(-res.model.hessian(params, scale=1.0, observed=True))
+        bread = np.linalg.inv(res.observed_information(X, y, alpha or 0.0))
         use_t = False
         se_type = {
             "poisson": "model-based (Poisson, scale 1)",

@@ -14,7 +14,6 @@ import hashlib
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import stats
 
 from preveval.inference.hac import (
     equivalent_t_df,
@@ -24,6 +23,7 @@ from preveval.inference.hac import (
     simulate_variance_ratios,
 )
 from preveval.methods.its.corefit import CoreFit
+from preveval.methods.its.dist import quantile_975, two_sided_p
 
 __all__ = ["Inference", "contrast_critical_value", "contrast_critical_values", "hac_inference"]
 
@@ -94,14 +94,14 @@ def hac_inference(
     se = np.sqrt(np.clip(np.diag(cov), 0.0, None))
     tstat = np.divide(params, se, out=np.zeros(k), where=se > 0)
     if critical == "standard":
-        dist = stats.t(len(X) - k) if use_t else stats.norm
-        q = float(dist.ppf(0.975))
-        return Inference(float(len(X) - k), use_t, (q,) * k, tuple(float(p) for p in 2 * dist.sf(np.abs(tstat))), "t" if use_t else "normal")
+        df = float(len(X) - k) if use_t else None
+        q = quantile_975(df)
+        return Inference(float(len(X) - k), use_t, (q,) * k, tuple(float(p) for p in two_sided_p(tstat, df)), "t" if use_t else "normal")
     cols = _effect_columns(terms)
     if critical == "kiefer_vogelsang":
         b = (lag + 1) / periods
         crit = np.full(k, kiefer_vogelsang_cv(b))
-        pvals = 2 * stats.t.sf(np.abs(tstat), equivalent_t_df(float(crit[0])))
+        pvals = two_sided_p(tstat, equivalent_t_df(float(crit[0])))
         label = f"fixed-b, Kiefer-Vogelsang (2005) Bartlett polynomial at b = {b:.3f}"
         note = f"; fixed-b critical value {crit[0]:.3f} (Kiefer-Vogelsang 2005 polynomial, b = {b:.3f})"
     else:

@@ -32,12 +32,12 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from preveval.data.periods import periods_per_year
 from preveval.methods.its.corefit import CoreFit
 from preveval.methods.its.design import ItsDesign, build_design
 from preveval.methods.its.diagnostics import diagnose
+from preveval.methods.its.dist import quantile_975
 from preveval.methods.its.fit import fit_core
 from preveval.methods.its.hac import contrast_critical_values
 from preveval.methods.its.prevented import prevented_events
@@ -67,7 +67,7 @@ def _estimates(core: CoreFit, terms: tuple[str, ...], n: int) -> tuple[Estimate,
 
 
 def _quantile(core: CoreFit) -> float:
-    return float(stats.t.ppf(0.975, core.df_resid)) if core.use_t else float(stats.norm.ppf(0.975))
+    return quantile_975(core.df_resid if core.use_t else None)
 
 
 #: Periods at which the counterfactual band's fixed-b critical values are simulated; in

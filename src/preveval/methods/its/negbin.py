@@ -29,7 +29,7 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import optimize, special
+from scipy import special
 
 from preveval.errors import EstimationError
 
@@ -150,6 +150,8 @@ def nb_dispersion(y: np.ndarray, X: np.ndarray, offset: np.ndarray | None, start
             break
         lo = hi
     try:
+        from scipy import optimize  # NB2 fits only: scipy.optimize is 0.1 s to import
+
         root = optimize.brentq(score, lo, hi, xtol=1e-13, rtol=4 * np.finfo(float).eps, maxiter=200)
     except (ValueError, RuntimeError) as exc:  # pragma: no cover - brentq failing on a bracket
         raise EstimationError(f"the negative binomial dispersion did not converge ({exc})") from None

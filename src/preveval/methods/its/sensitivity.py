@@ -22,10 +22,10 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from preveval.errors import PrevevalError
 from preveval.methods.its.design import build_design, default_seasonality
+from preveval.methods.its.dist import chi2_sf, f_sf, quantile_975, two_sided_p
 from preveval.methods.its.fit import fit_core
 from preveval.methods.its.structural import fit_its_structural
 from preveval.results.base import Diagnostic
@@ -56,21 +56,21 @@ def fit_headline(spec: ItsAnalysis, series: pd.DataFrame, *, outcome: str, inter
     term = f"{pre}slope_change" if spec.impact == "slope" else f"{pre}level_change"
     i = d.index(term)
     b, se = float(core.params[i]), float(np.sqrt(core.cov[i, i]))
-    dist = stats.t(core.df_resid) if core.use_t else stats.norm
-    q = float(dist.ppf(0.975))
+    df = core.df_resid if core.use_t else None
+    q = quantile_975(df)
     # joint Wald test of all intervention terms of the treated series
     idx = [d.index(t) for t in d.effect_terms]
     V = core.cov[np.ix_(idx, idx)]
     bb = core.params[idx]
     w = float(bb @ np.linalg.solve(V, bb))
-    p_joint = float(stats.f.sf(w / len(idx), len(idx), core.df_resid)) if core.use_t else float(stats.chi2.sf(w, len(idx)))
+    p_joint = f_sf(w / len(idx), len(idx), core.df_resid) if core.use_t else float(chi2_sf(w, len(idx)))
     return {
         "term": term,
         "estimate": b,
         "std_error": se,
         "ci_low": b - q * se,
         "ci_high": b + q * se,
-        "p_value": float(2 * dist.sf(abs(b / se))) if se > 0 else None,
+        "p_value": float(two_sided_p(b / se, df)) if se > 0 else None,
         "p_joint": p_joint,
         "scale": "log" if d.link == "log" else "difference",
     }
