@@ -174,14 +174,25 @@ def test_likely_heavy_peeks_at_the_analyses(tmp_path: Path) -> None:
     from preveval.helper import free_workers, likely_heavy
 
     flagship = ROOT / "evaluations" / "road-safety-day" / "evaluation.yaml"
-    assert likely_heavy(flagship)
+    assert likely_heavy(flagship) == (True, True)  # its ITS fits a structural model for its sensitivity table
     one = tmp_path / "one.yaml"
     one.write_text(SPEC, encoding="utf-8")
-    assert not likely_heavy(one)  # a single analysis: nothing to overlap the helper with
+    assert likely_heavy(one) == (False, False)  # a single analysis: nothing to overlap the helper with
+    two = tmp_path / "two.yaml"
+    two.write_text(yaml.safe_dump(_two_analysis_spec()), encoding="utf-8")
+    assert likely_heavy(two) == (True, False)  # a staggered DiD and no ITS: statsmodels is not needed
     bad = tmp_path / "bad.yaml"
     bad.write_text("analyses: [unclosed", encoding="utf-8")
-    assert not likely_heavy(bad) and not likely_heavy(tmp_path / "missing.yaml")
+    assert likely_heavy(bad) == likely_heavy(tmp_path / "missing.yaml") == (False, False)
     assert free_workers() in (1, 2)
+
+
+def test_an_its_with_a_structural_sensitivity_row_is_heavy() -> None:
+    from preveval.pipeline import heavy_analysis
+
+    its = pv.load(ROOT / "evaluations" / "road-safety-day" / "evaluation.yaml").spec.analyses[0]
+    assert its.method == "its" and heavy_analysis(its)
+    assert not heavy_analysis(its.model_copy(update={"sensitivity": False}))
 
 
 def test_free_workers_is_opt_in(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -216,3 +227,15 @@ def test_cli_with_the_helper_writes_the_same_results_json(tmp_path: Path, monkey
         assert r.exit_code == 0, r.output
         packs[workers] = (tmp_path / f"pack{workers}" / "results.json").read_bytes()
     assert packs["2"] == packs["1"]
+
+
+def test_the_flagship_with_its_its_in_the_helper_gives_the_same_results_json() -> None:
+    """The flagship's ITS (statsmodels' structural model in its sensitivity table) and its staggered
+    DiD go to the helper, the other two stay: the same results.json as in one process."""
+    from preveval.pipeline import _start_helper
+
+    ev = pv.load(ROOT / "evaluations" / "road-safety-day" / "evaluation.yaml")
+    helper, offload = _start_helper(ev, 2)
+    assert helper is not None and offload == {"its-ksi", "cs-ksi"}
+    helper[0].shutdown(cancel_futures=True)
+    assert ev.run(workers=2).to_json() == ev.run().to_json()

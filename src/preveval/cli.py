@@ -133,7 +133,8 @@ def run(file: Annotated[Path, typer.Argument(help="The evaluation YAML file.")],
 
     workers = free_workers()
     # the helper process starts first, so that its imports overlap this process's
-    pool = start_helper() if workers >= 2 and likely_heavy(file) else None
+    heavy, statespace = likely_heavy(file) if workers >= 2 else (False, False)
+    pool = start_helper(statespace) if heavy else None
 
     from .pack.neutralise import terminal_text
     from .pack.target import Claim, claim_target, refuse_plan

@@ -15,10 +15,11 @@ from typing import Any
 __all__ = ["free_workers", "likely_heavy", "start_helper", "stop_helper"]
 
 
-def start_helper() -> Any:
+def start_helper(statespace: bool = False) -> Any:
     """Start the helper process of :meth:`Evaluation.run` (a one-process spawn pool) and have it
-    import the difference-in-differences and synthetic-control families meanwhile; ``None``
-    where no process can be started. Stop it with :func:`stop_helper`."""
+    import the difference-in-differences and synthetic-control families meanwhile (and, with
+    ``statespace``, the ITS family and statsmodels' structural models); ``None`` where no
+    process can be started. Stop it with :func:`stop_helper`."""
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
 
@@ -26,7 +27,7 @@ def start_helper() -> Any:
     # results (OpenBLAS splits sums differently), and results must not depend on the route.
     try:
         pool = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"))
-        pool.submit(_warm_up)
+        pool.submit(_warm_up, statespace)
     except (OSError, RuntimeError):  # no processes to be had here: fit everything in this one
         return None
     return pool
@@ -43,11 +44,19 @@ def stop_helper(pool: Any, *, wait: bool = True) -> None:
             proc.terminate()
 
 
-def _warm_up() -> None:
+def _warm_up(statespace: bool = False) -> None:
     """The helper's first task: the imports its analyses will need (the spec's models and the
     families; :mod:`preveval.pipeline` follows when its first task is unpickled)."""
-    for name in ("preveval.spec.models", "preveval.data.checks", "preveval.methods.did", "preveval.methods.synth"):
+    names = ["preveval.spec.models", "preveval.data.checks", "preveval.methods.did", "preveval.methods.synth"]
+    if statespace:
+        names = [*names[:2], "preveval.methods.its", STATESPACE, *names[2:]]
+    for name in names:
         importlib.import_module(name)
+
+
+#: statsmodels' structural time-series models: what an ITS's structural fit (or sensitivity
+#: row) imports, about 0.5 s (scipy.stats with it).
+STATESPACE = "statsmodels.tsa.statespace.structural"
 
 
 def free_workers() -> int:
@@ -65,20 +74,28 @@ def free_workers() -> int:
     return 2 if cores >= 2 and os.environ.get("PREVEVAL_WORKERS", "").strip() == "2" else 1
 
 
-def likely_heavy(file: Path) -> bool:
-    """A quick look at an evaluation file, before it is loaded: whether it has two analyses or
-    more, one of them heavy as :func:`preveval.pipeline.heavy_analysis` judges (a synthetic
-    control, or a staggered difference-in-differences of the default gaussian family); then
-    the helper is worth starting early. Only a hint: :meth:`~preveval.pipeline.Evaluation.run`
-    decides on the validated spec; anything unreadable here is ``False``."""
+def likely_heavy(file: Path) -> tuple[bool, bool]:
+    """A quick look at an evaluation file, before it is loaded: ``(heavy, statespace)``: whether
+    it has two analyses or more, one of them heavy as :func:`preveval.pipeline.heavy_analysis`
+    judges (a synthetic control, a staggered difference-in-differences of the default gaussian
+    family, or an ITS fitting a structural time-series model, as its sensitivity table does by
+    default), so that the helper is worth starting early; and whether an ITS of those is there
+    (the helper then imports statsmodels' structural models meanwhile). Only a hint:
+    :meth:`~preveval.pipeline.Evaluation.run` decides on the validated spec; anything unreadable
+    here is ``(False, False)``."""
     try:
         import yaml
 
         doc = yaml.safe_load(file.read_text(encoding="utf-8"))
         analyses = doc["analyses"]
-        return len(analyses) >= 2 and any(
+        its = [a for a in analyses if a.get("method") == "its" and (
+            a.get("estimator") == "structural"
+            or (a.get("sensitivity", True) is not False and a.get("estimator", "segmented") == "segmented"
+                and a.get("comparison") is None))]
+        heavy = len(analyses) >= 2 and (bool(its) or any(
             a.get("method") == "synthetic_control"
             or (a.get("method") == "did" and a.get("design") == "staggered" and a.get("family", "gaussian") == "gaussian")
-            for a in analyses)
+            for a in analyses))
+        return heavy, heavy and bool(its)
     except Exception:  # noqa: BLE001 - a hint only; the evaluation's own checks report problems
-        return False
+        return False, False

@@ -167,10 +167,14 @@ def fit_analysis(ev: Evaluation, a: ItsAnalysis | DidAnalysis | SynthAnalysis) -
 
 def heavy_analysis(a: ItsAnalysis | DidAnalysis | SynthAnalysis) -> bool:
     """Whether an analysis takes long enough (seconds) to be worth a helper process: a staggered
-    difference-in-differences with its extras (comparisons, honest sensitivity) or a synthetic
-    control with its placebo fits."""
+    difference-in-differences with its extras (comparisons, honest sensitivity), a synthetic
+    control with its placebo fits, or an ITS that fits a structural time-series model (its own
+    estimator, or the sensitivity table's row: statsmodels' state-space models and scipy.stats
+    take about half a second to import, which the helper does while this process loads)."""
     if isinstance(a, SynthAnalysis):
         return True
+    if isinstance(a, ItsAnalysis):
+        return a.estimator == "structural" or (a.sensitivity and a.estimator == "segmented" and a.comparison is None)
     return isinstance(a, DidAnalysis) and a.design == "staggered" and a.family == "gaussian"
 
 
