@@ -130,7 +130,8 @@ def equivalent_t_df(cv: float, level: float = 0.95) -> float:
     ``inf`` when ``cv`` is at most the normal quantile; ``cv`` beyond the t quantile at
     0.05 df is not representable and raises ``ValueError``.
     """
-    from scipy import optimize, special  # not scipy.stats: the same cephes values, 0.3 s less to import
+    # scipy.special, not scipy.stats: the same cephes values, 0.3 s less to import
+    from scipy import optimize, special
 
     p = 0.5 + level / 2.0
     if cv <= float(special.ndtri(p)):
