@@ -13,7 +13,9 @@ compared (relative difference) so that a fast wrong answer cannot pass unseen. R
 user starts from a shell (``preveval run``, ``validate``, a peer's script) are timed as fresh
 processes, imports included; the others in this process after a warm-up (pyfixest compiles
 with numba on first use). Other work on the machine slows both sides of a pair alike; the
-load average is printed. Timing goals live here, never in the tests.
+load average is printed. Timing goals live here, never in the tests. The flagship's goal is
+in seconds; the row after it states it as a ratio to a fixed reference workload (the Sicily
+peer) timed in the same run, so that a slower or busier machine does not decide it.
 """
 
 from __future__ import annotations
@@ -323,7 +325,10 @@ def row_validate(tmp: Path, repeat: int) -> Row:
                "python -c 'import pandas; read_csv' (the floor)", "< 0.8 s", a, b, 0.0)
 
 
-def row_sicily(tmp: Path, repeat: int) -> Row:
+def sicily_peer(tmp: Path) -> Callable[[], tuple[float, float]]:
+    """The peer of the Sicily row, a cold Python process that imports statsmodels and fits the
+    quasi-Poisson GLM: ``() -> (seconds, level-change estimate)``. Also the machine-speed
+    reference of the flagship row."""
     csv = SHARED / "sicily.csv"
     frame = pd.read_csv(csv)
     frame["month"] = [f"{y}-{m:02d}" for y, m in zip(frame["year"], frame["month"], strict=True)]
@@ -352,6 +357,16 @@ analyses:
               "X = sm.add_constant(np.column_stack([t, post])); "
               "r = sm.GLM(d['aces'], X, family=sm.families.Poisson(), offset=np.log(d['stdpop'])).fit(scale='X2'); "
               "print(repr(float(np.asarray(r.params)[2])))")
+
+    def peer() -> tuple[float, float]:
+        took, text = shell([PY, "-c", script], tmp)
+        return took, float(text)
+
+    return peer
+
+
+def row_sicily(tmp: Path, repeat: int) -> Row:
+    peer = sicily_peer(tmp)
     got: dict[str, float] = {}
 
     def ours() -> float:
@@ -360,8 +375,7 @@ analyses:
         return took
 
     def theirs() -> float:
-        took, text = shell([PY, "-c", script], tmp)
-        got["peer"] = float(text)
+        took, got["peer"] = peer()
         return took
 
     a, b = pairs(repeat, ours, theirs)
@@ -369,14 +383,29 @@ analyses:
                "<= 1.3x", a, b, rel(got["ours"], got["peer"]))
 
 
-def row_flagship(tmp: Path, repeat: int) -> Row:
+#: The flagship's 6 s goal was set on the quiet machine of docs/performance.md's d3ed8c5 run,
+#: where the Sicily peer (statsmodels import + GLM fit) took 1.307 s: the goal as a ratio to
+#: that reference, measured in the same run, holds on a faster or slower (or busier) machine.
+FLAGSHIP_GOAL_S, REFERENCE_S = 6.0, 1.307
+
+
+def row_flagship(tmp: Path, repeat: int) -> list[Row]:
     flagship = ROOT / "evaluations" / "road-safety-day" / "evaluation.yaml"
-    times: list[float] = []
-    for i in range(repeat):
-        times.append(shell([CLI, "run", str(flagship), "--out", str(tmp / f"flag{i}")], tmp)[0])
+    reference = sicily_peer(tmp)
+    runs = iter(range(repeat))
+
+    def ours() -> float:
+        return shell([CLI, "run", str(flagship), "--out", str(tmp / f"flag{next(runs)}")], tmp)[0]
+
+    times, refs = pairs(repeat, ours, lambda: reference()[0])
     same = len({(tmp / f"flag{i}" / "results.json").read_bytes() for i in range(repeat)}) == 1
-    return Row("flagship", "flagship pack end to end (`preveval run`)", "(goal: under 6 s)", "< 6 s", times,
-               [6.0] * repeat, 0.0, note="results.json byte-identical across runs" if same else "RESULTS DIFFER")
+    note = "results.json byte-identical across runs" if same else "RESULTS DIFFER"
+    return [Row("flagship", "flagship pack end to end (`preveval run`)", "(goal: under 6 s)", "< 6 s", times,
+                [FLAGSHIP_GOAL_S] * repeat, 0.0, note=note),
+            Row("flagship-scaled", "flagship pack against the machine-speed reference",
+                "statsmodels import + GLM fit (Sicily peer)",
+                f"<= {FLAGSHIP_GOAL_S / REFERENCE_S:.2f}x (6 s where it takes {REFERENCE_S} s)", times, refs, 0.0,
+                note=note)]
 
 
 # -------------------------------------------------------------------------- main
@@ -399,7 +428,7 @@ def main() -> int:
     rows: list[Row] = []
     with tempfile.TemporaryDirectory(prefix="pv-peers-") as name:
         tmp = Path(name)
-        plan: list[tuple[str, Callable[[], Row]]] = [
+        plan: list[tuple[str, Callable[[], Row | list[Row]]]] = [
             ("cli-twfe", lambda: row_cli_twfe(tmp, a.repeat, a.units, a.periods)),
             ("api-twfe", lambda: row_api_twfe(a.repeat, a.units, a.periods)),
             ("ppml", lambda: row_ppml(a.repeat, a.ppml_units, a.periods)),
@@ -413,7 +442,8 @@ def main() -> int:
             if only and key not in only:
                 continue
             print(f"... {key}", file=sys.stderr, flush=True)
-            rows.append(make())
+            made = make()
+            rows.extend(made if isinstance(made, list) else [made])
     print()
     print("| route | preveval s | peer | peer s | ratio (min-max) | goal | estimates differ by |")
     print("|---|---|---|---|---|---|---|")
