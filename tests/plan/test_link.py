@@ -8,6 +8,7 @@ plan.json's detection thresholds, and the analytic route is what remains without
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +19,7 @@ import yaml
 from typer.testing import CliRunner
 
 from preveval.cli import app
+from preveval.contribution.assess import FEW_SIMULATIONS, few_simulations_warning
 from preveval.plan.power import power_at
 
 runner = CliRunner()
@@ -96,6 +98,10 @@ def test_run_takes_p_if_true_from_the_plan(planned: Path, tmp_path: Path) -> Non
     # the bottom line's primary analysis reports the same power
     assert doc["primary"]["power"] == item["power"]
     assert "simulated power of the declared analysis (60 simulations" in item["note"]
+    # 60 simulations are few: the run says so, with the Monte Carlo error of that power
+    few = [w for w in c["warnings"] if "from only 60 simulations" in w]
+    assert len(few) == 1 and f"{item['p_if_true']:.0%}" in few[0] and "--simulations 200" in few[0], c["warnings"]
+    assert "from only 60 simulations" in (tmp_path / "pack" / "report.md").read_text(encoding="utf-8")
     # without the plan the same file gives the analytic power of the reported interval
     plain = run(write(tmp_path / "plain"), tmp_path / "pack-plain")["contribution"]["evidence"][0]
     assert plain["p_if_true_source"] == "power" and "plan" not in run(write(tmp_path / "plain"),
@@ -146,3 +152,20 @@ def test_a_bad_plan_is_an_input_error_that_writes_nothing(tmp_path: Path, conten
         assert f"{f}:" in r.output and "contribution.plan" in r.output and message in r.output
         assert "Traceback" not in r.output
     assert not (tmp_path / "pack").exists()
+
+
+def test_a_plan_of_enough_simulations_gives_no_warning_about_their_number(planned: Path, tmp_path: Path) -> None:
+    d = tmp_path / "big"
+    shutil.copytree(planned, d)
+    doc = json.loads((d / "plan" / "plan.json").read_text())
+    doc["analyses"]["its-y"]["n_simulations"] = doc["n_simulations"] = FEW_SIMULATIONS
+    (d / "plan" / "plan.json").write_text(json.dumps(doc), encoding="utf-8")
+    c = run(write(d, plan="plan/plan.json"), tmp_path / "pack")["contribution"]
+    assert c["evidence"][0]["p_if_true_source"] == "simulation"
+    assert not [w for w in c["warnings"] if "simulations, give or take" in w], c["warnings"]
+
+
+@pytest.mark.parametrize(("power", "n", "share"), [(0.15, 40, "6"), (0.5, 100, "5"), (0.0, 60, "1")])
+def test_the_few_simulations_warning_gives_the_monte_carlo_error(power: float, n: int, share: str) -> None:
+    text = few_simulations_warning("e1", power, n)
+    assert f"{power:.0%}, from only {n} simulations, give or take about {share} percentage points" in text

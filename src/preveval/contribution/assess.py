@@ -9,6 +9,7 @@ steps (:mod:`.mayne`), states the verdict outcome by outcome and rates the evide
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -158,6 +159,21 @@ def _default_claim(spec: EvaluationSpec) -> str:
     return f"{spec.initiative.name} contributed to {target[:1].lower() + target[1:]}"
 
 
+#: Below this many simulations a plan's power is too rough to weigh evidence by without a
+#: warning: at 200 its Monte Carlo standard error is at most 3.5 percentage points.
+FEW_SIMULATIONS = 200
+
+
+def few_simulations_warning(item_id: str, power: float, n: int) -> str:
+    r"""The warning for an item whose ``p_if_true`` comes from a plan of fewer than
+    :data:`FEW_SIMULATIONS` simulations, with the Monte Carlo standard error of that power,
+    :math:`\sqrt{p(1-p)/n}` (at least :math:`0.5/n`, so that a power of 0 or 1 is not given as exact)."""
+    mcse = math.sqrt(max(power * (1.0 - power), 0.25 / n) / n)
+    return (f"evidence '{item_id}': p_if_true is the plan's simulated power, {power:.0%}, from only {n} "
+            f"simulations, give or take about {max(1, round(100 * mcse))} percentage points (one Monte Carlo "
+            f"standard error); run preveval plan with --simulations {FEW_SIMULATIONS} or more (the default is 500) before relying on it")
+
+
 def _resolve(
     item: EvidenceItem, spec: EvaluationSpec, results: Mapping[str, Any], plan: Any = None
 ) -> tuple[TracedItem, dict[str, Any], list[str]]:
@@ -200,6 +216,8 @@ def _resolve(
             if why is not None:
                 plan_warnings.append(f"evidence '{item.id}': p_if_true is the analytic power of the reported "
                                      f"interval, not the plan's simulated power, because {why}")
+            elif planned is not None and planned.n_simulations < FEW_SIMULATIONS:
+                plan_warnings.append(few_simulations_warning(item.id, planned.power, planned.n_simulations))
     d = evidence_from_analysis(item, result, desired, analysis_plausible=analysis_plausible, planned=planned)
     ti = TracedItem(item.id, d.observed, d.p_if_true, d.p_if_false, desc, links, item.rival, aid, d.reason,
                     d.outcome, d.likelihoods)
