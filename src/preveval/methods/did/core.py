@@ -144,16 +144,18 @@ def prepare(
     # the time column is its ordinal 't' (as the pipeline passes it)
     shown = df["period"] if (time == "t" and "period" in df.columns) else df[time]
     labels = {int(o): str(v) for o, v in zip(ordinals[first_seen], shown.to_numpy()[first_seen], strict=True)}
+    unit_codes = None if unit is None else fe_codes(df[unit])
     return Prepared(
         frame=df,
         y=y,
         time=ordinals,
-        unit=None if unit is None else fe_codes(df[unit]),
+        unit=unit_codes,
         extra_fe=[fe_codes(df[c]) for c in spec.fixed_effects],
         covariates=df[list(spec.covariates)].to_numpy(dtype=np.float64).reshape(len(df), -1),
         covariate_names=tuple(spec.covariates),
         weights=None if spec.weights is None else df[spec.weights].to_numpy(dtype=np.float64),
-        clusters=None if (vcov != "CR1" or cluster_col is None) else fe_codes(df[cluster_col]),
+        clusters=(None if (vcov != "CR1" or cluster_col is None)
+                  else unit_codes if cluster_col == unit else fe_codes(df[cluster_col])),  # the same codes: factorised once
         vcov=vcov,
         warnings=warnings,
         offset=offset,
