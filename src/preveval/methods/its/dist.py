@@ -1,32 +1,23 @@
-"""The normal and t quantiles and tail areas the ITS family reads, from :mod:`scipy.special`.
+"""The chi-square and F tail areas the ITS family reads, from :mod:`scipy.special`.
 
-``scipy.stats`` computes these with the same cephes functions (the values are equal bit for
-bit), but importing it costs about 0.3 s of a cold run, more than fitting a single series.
+``scipy.stats`` computes these with the same cephes functions (equal to the bit), but importing
+it costs about 0.3 s of a cold run. Normal and t quantiles and p-values come from
+:func:`preveval.results.base.quantile` and :func:`~preveval.results.base.two_sided_p`. (The
+pooling engine has its own copy of these wrappers, ``preveval.pooling._dist``: it imports
+nothing of preveval beyond ``preveval.errors``, by design and by test.)
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-import numpy as np
 from scipy import special
 
-__all__ = ["chi2_sf", "f_sf", "quantile_975", "two_sided_p"]
-
-
-def quantile_975(df: float | None) -> float:
-    """The 97.5% point of t(``df``), or of the standard normal when ``df`` is None."""
-    return float(special.ndtri(0.975)) if df is None else float(special.stdtrit(df, 0.975))
-
-
-def two_sided_p(stat: Any, df: float | None) -> Any:
-    """Two-sided p-values of z (``df`` None) or t(``df``) statistics (arrays or floats)."""
-    a = -np.abs(stat)
-    return 2 * (special.ndtr(a) if df is None else special.stdtr(df, a))
+__all__ = ["chi2_sf", "f_sf"]
 
 
 def chi2_sf(x: Any, df: Any) -> Any:
-    """Upper tail area of chi-square(``df``) beyond ``x`` (``x`` >= 0)."""
+    """Upper tail area of chi-square(``df``) beyond ``x`` (``x`` >= 0; arrays or numbers)."""
     return special.chdtrc(df, x)
 
 

@@ -23,7 +23,7 @@ from preveval.inference.hac import (
     simulate_variance_ratios,
 )
 from preveval.methods.its.corefit import CoreFit
-from preveval.methods.its.dist import quantile_975, two_sided_p
+from preveval.results.base import quantile, two_sided_p
 
 __all__ = ["Inference", "contrast_critical_value", "contrast_critical_values", "hac_inference"]
 
@@ -95,13 +95,14 @@ def hac_inference(
     tstat = np.divide(params, se, out=np.zeros(k), where=se > 0)
     if critical == "standard":
         df = float(len(X) - k) if use_t else None
-        q = quantile_975(df)
-        return Inference(float(len(X) - k), use_t, (q,) * k, tuple(float(p) for p in two_sided_p(tstat, df)), "t" if use_t else "normal")
+        q = quantile(0.975, df)
+        return Inference(float(len(X) - k), use_t, (q,) * k, tuple(two_sided_p(float(t), df) for t in tstat), "t" if use_t else "normal")
     cols = _effect_columns(terms)
     if critical == "kiefer_vogelsang":
         b = (lag + 1) / periods
         crit = np.full(k, kiefer_vogelsang_cv(b))
-        pvals = two_sided_p(tstat, equivalent_t_df(float(crit[0])))
+        kv_df = equivalent_t_df(float(crit[0]))
+        pvals = np.array([two_sided_p(float(t), kv_df) for t in tstat])
         label = f"fixed-b, Kiefer-Vogelsang (2005) Bartlett polynomial at b = {b:.3f}"
         note = f"; fixed-b critical value {crit[0]:.3f} (Kiefer-Vogelsang 2005 polynomial, b = {b:.3f})"
     else:

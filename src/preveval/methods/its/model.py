@@ -37,14 +37,13 @@ from preveval.data.periods import periods_per_year
 from preveval.methods.its.corefit import CoreFit
 from preveval.methods.its.design import ItsDesign, build_design
 from preveval.methods.its.diagnostics import diagnose
-from preveval.methods.its.dist import quantile_975
 from preveval.methods.its.fit import fit_core
 from preveval.methods.its.hac import contrast_critical_values
 from preveval.methods.its.prevented import prevented_events
 from preveval.methods.its.sensitivity import sensitivity_table
 from preveval.methods.its.series import series_baseline
 from preveval.methods.its.structural import fit_its_structural
-from preveval.results.base import Estimate, Scale
+from preveval.results.base import Estimate, Scale, quantile
 from preveval.results.its import ItsResult
 from preveval.spec.models import Indicator, ItsAnalysis, Seasonality
 
@@ -67,7 +66,7 @@ def _estimates(core: CoreFit, terms: tuple[str, ...], n: int) -> tuple[Estimate,
 
 
 def _quantile(core: CoreFit) -> float:
-    return quantile_975(core.df_resid if core.use_t else None)
+    return quantile(0.975, core.df_resid if core.use_t else None)
 
 
 #: Periods at which the counterfactual band's fixed-b critical values are simulated; in

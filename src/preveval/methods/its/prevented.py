@@ -40,9 +40,8 @@ import numpy as np
 
 from preveval.methods.its.corefit import CoreFit
 from preveval.methods.its.design import ItsDesign
-from preveval.methods.its.dist import quantile_975
 from preveval.methods.its.hac import contrast_critical_value
-from preveval.results.base import Prevented
+from preveval.results.base import Prevented, quantile
 from preveval.spec.models import ItsAnalysis
 
 __all__ = ["prevented_events"]
@@ -94,7 +93,7 @@ def prevented_events(spec: ItsAnalysis, design: ItsDesign, core: CoreFit, *, ppy
 
     expected = float(mean_of(core.params).sum())
     critical = _critical_value(design, core, Xc, mean_of(core.params), mult)
-    scale = 1.0 if critical is None else critical / quantile_975(None)
+    scale = 1.0 if critical is None else critical / quantile(0.975)
     rng = np.random.default_rng(spec.seed)
     k = len(core.params)
     try:
@@ -159,5 +158,5 @@ def _critical_value(design: ItsDesign, core: CoreFit, Xc: np.ndarray, mu0: np.nd
         if c is not None:
             return c
     if core.use_t and np.isfinite(core.df_resid) and core.df_resid > 0:
-        return quantile_975(core.df_resid)
+        return quantile(0.975, core.df_resid)
     return None

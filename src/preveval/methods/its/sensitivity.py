@@ -25,10 +25,10 @@ import pandas as pd
 
 from preveval.errors import PrevevalError
 from preveval.methods.its.design import build_design, default_seasonality
-from preveval.methods.its.dist import chi2_sf, f_sf, quantile_975, two_sided_p
+from preveval.methods.its.dist import chi2_sf, f_sf
 from preveval.methods.its.fit import fit_core
 from preveval.methods.its.structural import fit_its_structural
-from preveval.results.base import Diagnostic
+from preveval.results.base import Diagnostic, quantile, two_sided_p
 from preveval.results.its import ItsResult
 from preveval.spec.models import Indicator, ItsAnalysis, Seasonality
 
@@ -57,7 +57,7 @@ def fit_headline(spec: ItsAnalysis, series: pd.DataFrame, *, outcome: str, inter
     i = d.index(term)
     b, se = float(core.params[i]), float(np.sqrt(core.cov[i, i]))
     df = core.df_resid if core.use_t else None
-    q = quantile_975(df)
+    q = quantile(0.975, df)
     # joint Wald test of all intervention terms of the treated series
     idx = [d.index(t) for t in d.effect_terms]
     V = core.cov[np.ix_(idx, idx)]
@@ -70,7 +70,7 @@ def fit_headline(spec: ItsAnalysis, series: pd.DataFrame, *, outcome: str, inter
         "std_error": se,
         "ci_low": b - q * se,
         "ci_high": b + q * se,
-        "p_value": float(two_sided_p(b / se, df)) if se > 0 else None,
+        "p_value": two_sided_p(b / se, df) if se > 0 else None,
         "p_joint": p_joint,
         "scale": "log" if d.link == "log" else "difference",
     }

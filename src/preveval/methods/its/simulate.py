@@ -22,9 +22,9 @@ import pandas as pd
 
 from preveval.errors import PrevevalError
 from preveval.methods.its.design import build_design
-from preveval.methods.its.dist import quantile_975
 from preveval.methods.its.fit import fit_core
 from preveval.methods.its.model import fit_its
+from preveval.results.base import quantile
 from preveval.spec.models import Indicator, ItsAnalysis
 
 __all__ = ["simulate_its"]
@@ -274,6 +274,6 @@ def _fit_core_estimates(spec: Any, d: pd.DataFrame, t0: int, core_opts: dict[str
     m = design.fit_mask
     off = None if design.offset is None else design.offset[m]
     core = fit_core(spec.family, spec.errors, design.y[m], design.X[m], off, design.terms, hac_lag=spec.hac_lag, hac_prewhite=spec.hac_prewhite, ar_order=spec.ar_order, **core_opts)
-    q = quantile_975(core.df_resid if core.use_t else None)
+    q = quantile(0.975, core.df_resid if core.use_t else None)
     se = np.sqrt(np.diag(core.cov))
     return {t: (float(b), float(s), float(b - q * s), float(b + q * s)) for t, b, s in zip(design.terms, core.params, se, strict=True)}
