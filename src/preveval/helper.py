@@ -15,6 +15,11 @@ from typing import Any
 __all__ = ["free_workers", "likely_heavy", "start_helper", "stop_helper"]
 
 
+#: statsmodels' structural time-series models: what an ITS's structural fit (or sensitivity
+#: row) imports, about 0.5 s (scipy.stats with it).
+STATESPACE = "statsmodels.tsa.statespace.structural"
+
+
 def start_helper(statespace: bool = False) -> Any:
     """Start the helper process of :meth:`Evaluation.run` (a one-process spawn pool) and have it
     import the difference-in-differences and synthetic-control families meanwhile (and, with
@@ -47,16 +52,11 @@ def stop_helper(pool: Any, *, wait: bool = True) -> None:
 def _warm_up(statespace: bool = False) -> None:
     """The helper's first task: the imports its analyses will need (the spec's models and the
     families; :mod:`preveval.pipeline` follows when its first task is unpickled)."""
-    names = ["preveval.spec.models", "preveval.data.checks", "preveval.methods.did", "preveval.methods.synth"]
+    names = ["preveval.spec.models", "preveval.data.checks"]
     if statespace:
-        names = [*names[:2], "preveval.methods.its", STATESPACE, *names[2:]]
-    for name in names:
+        names += ["preveval.methods.its", STATESPACE]
+    for name in [*names, "preveval.methods.did", "preveval.methods.synth"]:
         importlib.import_module(name)
-
-
-#: statsmodels' structural time-series models: what an ITS's structural fit (or sensitivity
-#: row) imports, about 0.5 s (scipy.stats with it).
-STATESPACE = "statsmodels.tsa.statespace.structural"
 
 
 def free_workers() -> int:

@@ -174,7 +174,7 @@ def heavy_analysis(a: ItsAnalysis | DidAnalysis | SynthAnalysis) -> bool:
     if isinstance(a, SynthAnalysis):
         return True
     if isinstance(a, ItsAnalysis):
-        return a.estimator == "structural" or (a.sensitivity and a.estimator == "segmented" and a.comparison is None)
+        return a.estimator == "structural" or (a.sensitivity and a.structural_alternative())
     return isinstance(a, DidAnalysis) and a.design == "staggered" and a.family == "gaussian"
 
 

@@ -186,6 +186,11 @@ class ItsAnalysis(AnalysisBase):
             return "controlled interrupted time series"
         return "interrupted time series" + (" (structural model)" if self.estimator == "structural" else "")
 
+    def structural_alternative(self) -> bool:
+        """Whether the sensitivity table (when on) re-fits this analysis as a structural
+        time-series model: a segmented regression of a single series."""
+        return self.estimator == "segmented" and self.comparison is None
+
     def intervention_map(self) -> dict[str, str]:
         """Interventions as an ordered ``{id: period}`` map (``""`` for a single one)."""
         if self.interventions is not None:

@@ -15,9 +15,10 @@ relative, tests/methods/test_its_glm.py):
   (:math:`\mathrm{Var} = \mu + \alpha\mu^2`), log link, by iteratively reweighted least
   squares (Fisher scoring: working response :math:`z = \eta - o + (y-\mu)/\mu`, weights
   :math:`w = \mu/(1+\alpha\mu)`), started at :math:`\mu = (y + \bar y)/2` (statsmodels' and
-  R's start) or at given coefficients, until the coefficients change by less than ``tol`` relative (or the deviance
-  stops changing beyond rounding). The unscaled covariance is :math:`(X^\top W X)^{-1}` at the estimate; the
-  quasi-Poisson scale is :math:`X^2_{\mathrm{Pearson}}/(n-k)`.
+  R's start) or at given coefficients, until the coefficients change by less than ``tol``
+  relative (or the deviance stops changing beyond rounding). The unscaled covariance is
+  :math:`(X^\top W X)^{-1}` at the estimate; the quasi-Poisson scale is
+  :math:`X^2_{\mathrm{Pearson}}/(n-k)`.
 
 A fit that breaks down (fitted means that overflow or vanish, no convergence) raises
 :class:`ValueError`, which the back-end turns into a message naming the data to check.
@@ -78,7 +79,6 @@ class LogGLM:
     scale: float
     deviance: float
     llf: float
-    iterations: int
 
     def observed_information(self, X: np.ndarray, y: np.ndarray, alpha: float = 0.0) -> np.ndarray:
         r"""Minus the Hessian of the log-likelihood (scale 1):
@@ -130,9 +130,7 @@ def _irls(y: np.ndarray, X: np.ndarray, off: np.ndarray, alpha: float, start: np
         mu = np.exp(eta)
     dev = _deviance(y, mu, alpha)
     step = np.inf
-    done = 0
     for _ in range(maxiter):
-        done += 1
         w = mu / (1.0 + alpha * mu)
         z = eta - off + (y - mu) / mu
         sw = np.sqrt(w)
@@ -160,4 +158,4 @@ def _irls(y: np.ndarray, X: np.ndarray, off: np.ndarray, alpha: float, start: np
     var = mu if not alpha else mu + alpha * mu**2
     phi = float(np.sum((y - mu) ** 2 / var) / (n - k)) if scale == "X2" else float(scale)
     llf = float(np.sum(y * np.log(mu) - mu - special.gammaln(y + 1.0)) / phi)
-    return LogGLM(params=params, fitted=mu, cov=phi * unscaled, scale=phi, deviance=dev, llf=llf, iterations=done)
+    return LogGLM(params=params, fitted=mu, cov=phi * unscaled, scale=phi, deviance=dev, llf=llf)

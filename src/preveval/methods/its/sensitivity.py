@@ -107,7 +107,7 @@ def _alternatives(spec: ItsAnalysis, ppy: float, positive: bool) -> list[tuple[s
         alts.append(("no phase-in", {"phase_in": 0}))
     if spec.impact == "level":
         alts.append(("level and slope change", {"impact": "level_and_slope"}))
-    if spec.estimator == "segmented" and spec.comparison is None:
+    if spec.structural_alternative():
         alts.append(("structural time-series model", {"estimator": "structural", "errors": "ols"}))
     return alts
 
